@@ -1,0 +1,48 @@
+# Two commands: `make run` (set up, then serve on 127.0.0.1:8000) and `make test`
+# (set up, then run the tests with coverage). Both are idempotent: set-up steps run
+# only when their inputs changed.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: espeak-ng speaks the tests' speech.
+APT_PACKAGES := espeak-ng
+STAMPS := .make
+
+.PHONY: run test setup bench clean
+
+run: setup
+	$(PY) main.py serve
+
+test: setup
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
+	@$(PY) -m coverage report --include='core/*,database/*' --fail-under=90 >/dev/null \
+	  || { echo "coverage of core/ and database/ is under 90 %:"; \
+	       $(PY) -m coverage report --include='core/*,database/*'; exit 1; }
+
+setup: $(STAMPS)/apt $(VENV)/.ready
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=""; for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(VENV)/.ready: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+bench: setup
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf $(VENV) $(STAMPS) .pytest_cache .coverage htmlcov

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): app factory, one router per resource, pydantic schemas."""

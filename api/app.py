@@ -1,0 +1,66 @@
+"""The FastAPI application factory.
+
+The engine (with its worker processes) starts with the app and stops with it; the
+server process itself never decodes audio or runs plugin code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.routers import analysis, plugins, system
+from core import __version__
+from core.config import Settings, get_settings
+from core.engine import AudioSamplerEngine
+
+log = logging.getLogger(__name__)
+
+VERSION = __version__
+
+
+def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | None = None) -> FastAPI:
+    """Build the app. ``engine`` lets tests share one; by default the app makes its own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or AudioSamplerEngine(settings)
+        try:
+            yield
+        finally:
+            if engine is None:
+                app.state.engine.close()
+
+    app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan)
+    app.state.settings = settings
+    for router in (system.router, plugins.router, analysis.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON ``{"error": message}``; never a stack trace."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, status_code=500)

@@ -1,0 +1,93 @@
+"""Pydantic models of requests and responses, so ``/docs`` describes the real API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorResponse(BaseModel):
+    error: str
+
+
+class RootInfo(BaseModel):
+    name: str
+    version: str
+    docs: str
+    endpoints: list[str]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class SandboxStatus(BaseModel):
+    workers: int
+    alive: int
+    idle: int
+    starts: int
+    calls: int
+    failures: dict[str, int]
+
+
+class DatabaseStatus(BaseModel):
+    url: str
+    files: int
+    regions: int
+    analyses: int
+    audio_s: float
+    files_by_status: dict[str, int]
+
+
+class EngineStatus(BaseModel):
+    status: str
+    version: str
+    plugins: list[str]
+    sandbox: SandboxStatus
+    database: DatabaseStatus
+
+
+class PluginInfo(BaseModel):
+    name: str
+    version: str
+    requires: list[str]
+    timeout_s: float
+    memory_mb: int
+    description: str
+
+
+class AnalyzeRequest(BaseModel):
+    file_path: str = Field(description="Path of an audio file on the server's machine")
+    plugins: list[str] | None = Field(None, description="Plugins to run (default: all)")
+    force: bool = Field(False, description="Re-analyse even when the file is unchanged")
+
+
+class RegionReport(BaseModel):
+    index: int
+    start_s: float
+    end_s: float
+    duration_s: float
+    analysis: dict[str, dict[str, Any]] = Field(
+        description="Per plugin: status (ok|error|timeout|crashed|oom|not_applicable|skipped), "
+        "version, elapsed_s, error when not ok, and the plugin's result fields"
+    )
+
+
+class FileReport(BaseModel):
+    id: int | None
+    path: str
+    name: str
+    status: str = Field(description="ok | error")
+    error: str | None
+    error_code: str | None
+    duration_s: float | None
+    format: str | None = None
+    codec: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    size_bytes: int | None = None
+    content_hash: str | None = None
+    analyzed_at: str | None = None
+    regions: list[RegionReport]
+    summary: dict[str, Any]

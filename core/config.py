@@ -1,0 +1,109 @@
+"""Settings of the engine, read from the environment (and an optional ``.env``).
+
+Every setting has a default that works on a fresh clone; ``DATABASE_URL`` is read
+without a prefix (as every database tool expects), everything else with the prefix
+``AUDIO_SAMPLER_`` (``AUDIO_SAMPLER_WORKERS=4``, ``AUDIO_SAMPLER_DATA_DIR=/srv/audio``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Sample rate every plugin receives, in Hz.
+SAMPLE_RATE = 22_050
+
+#: Plugins in the order they run when no order is configured (DESIGN.md).
+DEFAULT_PLUGIN_ORDER = ("features", "content", "classifier", "tempo_meter", "key_finder", "embeddings")
+
+
+class RegionSettings(BaseSettings):
+    """Silence detection thresholds (see :mod:`core.regions`)."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDIO_SAMPLER_REGION_", extra="ignore")
+
+    #: Length of one RMS frame, seconds. Boundaries are found to within one frame.
+    frame_s: float = Field(256 / SAMPLE_RATE, gt=0, le=1)
+    #: A frame is sound when its level is above (reference level − relative_db),
+    relative_db: float = Field(40.0, gt=0)
+    #: ... where the reference is this percentile of the file's frame levels,
+    reference_percentile: float = Field(99.0, gt=0, le=100)
+    #: ... and never when it is at or below this absolute floor, dBFS.
+    floor_db: float = Field(-60.0, le=0)
+    #: Silences shorter than this are bridged (they stay inside a region), seconds.
+    min_silence_s: float = Field(0.25, ge=0)
+    #: Regions shorter than this are dropped, seconds.
+    min_region_s: float = Field(0.05, ge=0)
+    #: Each region is widened by this much on both sides (never past a neighbour), seconds.
+    padding_s: float = Field(0.02, ge=0)
+
+
+class Settings(BaseSettings):
+    """Engine, server and storage settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDIO_SAMPLER_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    #: Folder for the SQLite database, temporary decoded audio and uploads.
+    data_dir: Path = PROJECT_ROOT / "data"
+    #: SQLAlchemy URL; empty means ``sqlite:///<data_dir>/audio.db``.
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    #: Worker processes for decoding and plugins (0 = number of CPU cores).
+    workers: int = Field(0, ge=0, le=256)
+    #: Plugins to run, in order (names); empty = every installed plugin in the default order.
+    plugins: list[str] = Field(default_factory=list)
+    #: Per-plugin overrides of the declared timeout (seconds for one minute of audio).
+    plugin_timeouts: dict[str, float] = Field(default_factory=dict)
+    #: Per-plugin overrides of the declared memory cap, MiB.
+    plugin_memory_mb: dict[str, int] = Field(default_factory=dict)
+    #: Wall-clock limit for decoding one file, seconds per hour of audio (minimum 60 s).
+    decode_timeout_s: float = Field(300.0, gt=0)
+    #: Memory cap of a decoding worker, MiB.
+    decode_memory_mb: int = Field(1024, gt=0)
+    #: Files longer than this are refused with ``TooLong``, seconds.
+    max_duration_s: float = Field(6 * 3600.0, gt=0)
+    #: Largest upload accepted by the API, MiB.
+    max_upload_mb: int = Field(1024, gt=0)
+    #: Address the server binds to; loopback unless deliberately changed.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    region: RegionSettings = Field(default_factory=RegionSettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'audio.db'}"
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Decoded audio of files being analysed; emptied of stale files at start."""
+        return self.data_dir / "tmp"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.data_dir, self.tmp_dir, self.upload_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

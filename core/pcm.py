@@ -1,0 +1,95 @@
+"""Decoded audio kept on disk as raw float32, read back in slices.
+
+A file being analysed is decoded once into a ``.f32`` file under the data folder's
+``tmp/``; region detection, the waveform and every plugin worker read the slices they
+need from it, so no process holds more than the slice it works on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+_DTYPE = np.dtype("<f4")
+#: Samples read per chunk by :meth:`PcmFile.chunks` (about 47 s at 22 050 Hz).
+CHUNK_SAMPLES = 1 << 20
+
+
+class PcmFile:
+    """A read-only, array-like view of mono float32 samples stored in ``path``.
+
+    ``len(pcm)`` is the number of samples; ``pcm[a:b]`` reads float32 [b - a] from disk.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int):
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self._n = self.path.stat().st_size // _DTYPE.itemsize
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def duration_s(self) -> float:
+        return self._n / self.sample_rate
+
+    def __getitem__(self, item: slice) -> np.ndarray:
+        if not isinstance(item, slice):
+            raise TypeError("PcmFile supports slices only")
+        start, stop, step = item.indices(self._n)
+        if step != 1:
+            raise ValueError("PcmFile slices must be contiguous")
+        count = max(0, stop - start)
+        if count == 0:
+            return np.zeros(0, np.float32)
+        return np.fromfile(self.path, dtype=_DTYPE, count=count, offset=start * _DTYPE.itemsize).astype(
+            np.float32, copy=False
+        )
+
+    @classmethod
+    def write(cls, path: str | Path, blocks: Iterable[np.ndarray], sample_rate: int) -> PcmFile:
+        """Write ``blocks`` (float32 [n] each) to ``path`` and return the view on it."""
+        path = Path(path)
+        with open(path, "wb") as handle:
+            for block in blocks:
+                handle.write(np.ascontiguousarray(block, dtype=_DTYPE).tobytes())
+        return cls(path, sample_rate)
+
+
+def chunks(audio: np.ndarray | PcmFile, size: int = CHUNK_SAMPLES) -> Iterator[np.ndarray]:
+    """Yield consecutive float32 slices of at most ``size`` samples of ``audio``."""
+    for start in range(0, len(audio), size):
+        yield audio[start : start + size]
+
+
+def remove_stale(folder: Path) -> int:
+    """Delete ``.f32`` files in ``folder`` whose owning process is gone.
+
+    Files are named ``<pid>-<anything>.f32`` by :func:`temp_path`. Returns the count removed.
+    """
+    removed = 0
+    for path in folder.glob("*.f32"):
+        pid = path.name.split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def temp_path(folder: Path, tag: str) -> Path:
+    """A fresh path in ``folder`` for the decoded audio of one file."""
+    return folder / f"{os.getpid()}-{tag}-{os.urandom(6).hex()}.f32"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,157 @@
+"""SQLAlchemy 2 models. Alembic (``database/migrations``) owns the schema built from them.
+
+files ─< regions ─< region_analysis
+  │└── file_summary, waveforms (one row each)
+  └─< tags >─ regions (a tag belongs to a file or to a region)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: JSON column: JSONB on PostgreSQL (indexable), JSON text elsewhere.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FileStatus:
+    """Values of ``files.status``."""
+
+    OK = "ok"
+    ERROR = "error"
+
+
+class File(Base):
+    """One audio file. ``status`` is ``ok`` or ``error`` (with ``error_code`` and ``error``)."""
+
+    __tablename__ = "files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text, index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str | None] = mapped_column(String(32))
+    codec: Mapped[str | None] = mapped_column(String(32))
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    analyzed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    regions: Mapped[list[Region]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True, order_by="Region.index"
+    )
+    summary: Mapped[FileSummary | None] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+    waveform: Mapped[Waveform | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Region(Base):
+    """A stretch of sound between silences. start_s, end_s: seconds in the file."""
+
+    __tablename__ = "regions"
+    __table_args__ = (UniqueConstraint("file_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float, index=True)
+    #: Small min/max waveform of the region itself (core.waveform dict).
+    peaks: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+    file: Mapped[File] = relationship(back_populates="regions")
+    analyses: Mapped[list[RegionAnalysis]] = relationship(
+        back_populates="region", cascade="all, delete-orphan", passive_deletes=True, order_by="RegionAnalysis.id"
+    )
+
+
+class RegionAnalysis(Base):
+    """One plugin's outcome on one region: ``status`` is a core.sandbox.Outcome value."""
+
+    __tablename__ = "region_analysis"
+    __table_args__ = (UniqueConstraint("region_id", "plugin"), Index("ix_region_analysis_plugin", "plugin", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    plugin: Mapped[str] = mapped_column(String(64))
+    plugin_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    region: Mapped[Region] = relationship(back_populates="analyses")
+
+
+class FileSummary(Base):
+    """File-level results merged from every plugin's ``summarize``."""
+
+    __tablename__ = "file_summary"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    file: Mapped[File] = relationship(back_populates="summary")
+
+
+class Waveform(Base):
+    """The file's overview (1 000 points) and zoom (8 000 points) peaks."""
+
+    __tablename__ = "waveforms"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    overview: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    zoom: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+
+class Tag(Base):
+    """A tag on a file or a region; ``source`` is ``user`` or ``model``."""
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        CheckConstraint("(file_id IS NULL) <> (region_id IS NULL)", name="ck_tags_one_target"),
+        CheckConstraint("source IN ('user', 'model')", name="ck_tags_source"),
+        UniqueConstraint("file_id", "region_id", "tag", "source"),
+        Index("ix_tags_tag", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

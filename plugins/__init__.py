@@ -1,0 +1,1 @@
+"""Built-in analysis plugins, one module each (see :mod:`core.plugin` for the contract)."""
