@@ -8,7 +8,7 @@ schedules work and writes the database, one transaction per file.
 
 Work already done is not redone: a file whose content hash is unchanged keeps its
 regions, and a plugin whose stored result on a region has the plugin's current
-version is not run again (``force=True`` redoes everything).
+version is not run again (``force=True`` runs the chosen plugins again all the same).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from core.pcm import remove_stale, temp_path
 from core.plugin import Plugin, PluginError, discover, resolve
 from core.sandbox import Outcome, Sandbox, TaskResult
 from database import queries, store
-from database.models import File
+from database.models import File, FileStatus
 from database.session import Database
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,11 @@ class AudioSamplerEngine:
         Yields one report per file, in the order the files were found.
         """
         files = list(expand_paths(paths))
-        with ThreadPoolExecutor(self.sandbox.size, thread_name_prefix="analyze-file") as pool:
+        pool = ThreadPoolExecutor(self.sandbox.size, thread_name_prefix="analyze-file")
+        try:
             yield from pool.map(lambda p: self.analyze_file(p, plugins, force, progress), files)
+        finally:  # a caller that stops early (Ctrl-C) does not wait for the files not started
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def select_plugins(self, names: list[str] | None) -> list[type[Plugin]]:
         """The configured chain, or the named plugins (plus what they require) in order."""
@@ -156,29 +159,33 @@ class AudioSamplerEngine:
         if not path.is_file():
             return error_report(str(path), "not_found", "no such file" if not path.exists() else "not a regular file")
         progress(Progress(str(path), "hashing"))
-        facts = store.FileFacts(path=str(path), content_hash=content_hash(path), size_bytes=path.stat().st_size)
+        try:
+            facts = store.FileFacts(path=str(path), content_hash=content_hash(path), size_bytes=path.stat().st_size)
+        except OSError as exc:
+            unreadable = store.FileFacts(path=str(path), content_hash="", size_bytes=0)
+            return self._store_error(unreadable, "unreadable", f"cannot read the file: {exc.strerror or exc}")
         with self.database.session() as session:
             existing = queries.get_file(session, facts.path)
-            reusable = existing if existing and existing.content_hash == facts.content_hash and not force else None
-            if reusable is not None and (reusable.status == "error" or not _missing(reusable, chain)):
+            same = existing is not None and existing.content_hash == facts.content_hash
+            if same and not force and (existing.status == FileStatus.ERROR or not _missing(existing, chain)):
                 progress(Progress(facts.path, "skipped"))
-                return queries.file_report(reusable)
-            prior = _stored_outcomes(reusable)
+                return queries.file_report(existing)
+            prior = _stored_outcomes(existing) if same and existing.status == FileStatus.OK else {}
         pcm_path = temp_path(self.settings.tmp_dir, facts.content_hash[:12])
         try:
             progress(Progress(facts.path, "decoding"))
             decoded = self._decode(facts.path, pcm_path)
             if self.sandbox.closed:
-                return error_report(facts.path, "cancelled", "the engine shut down before the file was finished")
+                return _cancelled(facts.path)
             if not decoded.ok:
-                return self._store_error(facts, decoded)
+                return self._store_error(facts, *_decode_failure(decoded))
             facts = store.FileFacts(facts.path, facts.content_hash, facts.size_bytes, decoded.value["info"])
             regions = _region_records(decoded.value)
             if prior and prior["bounds"] != [(r.start_s, r.end_s) for r in regions]:
                 prior = {}  # regions moved (new thresholds): everything is redone
-            self._run_chain(chain, pcm_path, regions, prior.get("outcomes", {}), facts.path, progress)
+            self._run_chain(chain, pcm_path, regions, prior.get("outcomes", {}), force, facts.path, progress)
             if self.sandbox.closed:  # outcomes of a shutdown are not results: store nothing
-                return error_report(facts.path, "cancelled", "the engine shut down before the file was finished")
+                return _cancelled(facts.path)
             progress(Progress(facts.path, "storing"))
             report = self._store(facts, regions, decoded.value["waveform"], incremental=bool(prior))
             progress(Progress(facts.path, "done"))
@@ -206,13 +213,15 @@ class AudioSamplerEngine:
         pcm_path: Path,
         regions: list[store.RegionRecord],
         prior: dict[tuple[int, str], store.AnalysisRecord],
+        force: bool,
         path: str,
         progress: ProgressCallback,
     ) -> None:
-        """Run each plugin on every region that needs it, plugin by plugin (so what a
-        plugin requires is ready), regions in parallel; outcomes land in ``regions``."""
+        """Run each plugin on every region that needs it (all of them with ``force``),
+        plugin by plugin so that what a plugin requires is ready, regions in parallel;
+        outcomes land in ``regions``. ``prior``: stored outcomes by (region, plugin)."""
         known = dict(prior)
-        todo = [(p, r) for p in chain for r in regions if not _done(known.get((r.index, p.name)), p)]
+        todo = [(p, r) for p in chain for r in regions if force or not _done(known.get((r.index, p.name)), p)]
         finished = 0
         progress(Progress(path, "analysing", 0, len(todo)))
         with ThreadPoolExecutor(self.sandbox.size, thread_name_prefix="analyze-region") as pool:
@@ -279,8 +288,7 @@ class AudioSamplerEngine:
             store.set_summary(session, file, self._summary(file))
             return queries.file_report(file)
 
-    def _store_error(self, facts: store.FileFacts, failure: TaskResult) -> dict:
-        code, message = _decode_failure(failure)
+    def _store_error(self, facts: store.FileFacts, code: str, message: str) -> dict:
         log.info("%s: %s", facts.path, message)
         with self._write_lock, self.database.session() as session:
             file = store.replace_file(session, facts, error_code=code, error=message)
@@ -334,6 +342,10 @@ def error_report(path: str, code: str, message: str) -> dict[str, Any]:
     """The report of a file that could not even be recorded (missing, unreadable...)."""
     return {"id": None, "path": path, "name": Path(path).name, "status": "error", "error": message,
             "error_code": code, "duration_s": None, "regions": [], "summary": {}}
+
+
+def _cancelled(path: str) -> dict[str, Any]:
+    return error_report(path, "cancelled", "the engine shut down before the file was finished")
 
 
 def _decode_failure(failure: TaskResult) -> tuple[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import signal
 
 _ABSOLUTE_GATE_LUFS = -70.0
 _RELATIVE_GATE_LU = -10.0
@@ -41,6 +40,8 @@ def integrated_lufs(blocks: Iterable[np.ndarray], sr: int) -> float | None:
     blocks: float32 [n] each, at ``sr`` Hz. Returns LUFS, or None when the signal is
     shorter than one 400 ms gating block or entirely below the −70 LUFS gate.
     """
+    from scipy import signal  # imported here: scipy.signal alone takes a second to import
+
     sos = np.stack(k_weighting(sr))
     zi = np.zeros((2, 2))
     step = int(round(_STEP_S * sr))

@@ -27,7 +27,16 @@ class PcmFile:
     def __init__(self, path: str | Path, sample_rate: int):
         self.path = Path(path)
         self.sample_rate = sample_rate
+        self._offset = 0
         self._n = self.path.stat().st_size // _DTYPE.itemsize
+
+    def window(self, start: int, stop: int) -> PcmFile:
+        """Samples ``[start, stop)`` as a PcmFile of their own, without reading them."""
+        start, stop, _ = slice(start, stop).indices(self._n)
+        view = PcmFile.__new__(PcmFile)
+        view.path, view.sample_rate = self.path, self.sample_rate
+        view._offset, view._n = self._offset + start, max(0, stop - start)
+        return view
 
     def __len__(self) -> int:
         return self._n
@@ -45,7 +54,8 @@ class PcmFile:
         count = max(0, stop - start)
         if count == 0:
             return np.zeros(0, np.float32)
-        return np.fromfile(self.path, dtype=_DTYPE, count=count, offset=start * _DTYPE.itemsize).astype(
+        offset = (self._offset + start) * _DTYPE.itemsize
+        return np.fromfile(self.path, dtype=_DTYPE, count=count, offset=offset).astype(
             np.float32, copy=False
         )
 

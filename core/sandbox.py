@@ -21,6 +21,7 @@ running several workers) and write no core dumps.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing as mp
 import os
@@ -41,6 +42,10 @@ try:
     import resource
 except ImportError:  # pragma: no cover - not on Windows
     resource = None  # type: ignore[assignment]
+
+
+#: Environment variable that hands the initializer to the forkserver (see core.preload).
+INITIALIZER_ENV = "AUDIO_SAMPLER_SANDBOX_INITIALIZER"
 
 
 class Outcome(StrEnum):
@@ -153,8 +158,12 @@ class Sandbox:
             raise ValueError("a sandbox needs at least one worker")
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
-        if method == "forkserver" and preload:
-            self._ctx.set_forkserver_preload(["core.sandbox", *preload])
+        if method == "forkserver":
+            # The forkserver is one per process, started by the first call: it imports
+            # these modules and runs the initializer once, and every worker forks from it.
+            if initializer is not None:
+                os.environ[INITIALIZER_ENV] = json.dumps(initializer)
+            self._ctx.set_forkserver_preload(["core.sandbox", *preload, "core.preload"])
         self._workers = [_Worker(self._ctx, i, initializer) for i in range(workers)]
         self._idle: queue.Queue[_Worker] = queue.Queue()
         for worker in self._workers:
@@ -248,9 +257,9 @@ class Sandbox:
 # ---------------------------------------------------------------- inside the worker
 
 
-def _worker_main(conn: Connection, initializer: tuple[str, dict] | None) -> None:
-    """Run the initializer, then serve calls until the parent sends ``None`` or goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+def prepare_process(initializer: tuple[str, dict] | None) -> None:
+    """Make this process fit to run tasks: no core dumps, single-threaded numerics,
+    then the initializer (whose failure is logged, not fatal)."""
     if resource is not None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     from threadpoolctl import threadpool_limits
@@ -263,6 +272,12 @@ def _worker_main(conn: Connection, initializer: tuple[str, dict] | None) -> None
             load_ref(initializer[0])(**initializer[1])
         except Exception:
             log.exception("worker initializer %s failed", initializer[0])
+
+
+def _worker_main(conn: Connection, initializer: tuple[str, dict] | None) -> None:
+    """Prepare, then serve calls until the parent sends ``None`` or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    prepare_process(initializer)
     while True:
         try:
             message = conn.recv()

@@ -7,6 +7,7 @@ and its result is JSON-able.
 from __future__ import annotations
 
 import fcntl
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,13 @@ from core.config import SAMPLE_RATE, RegionSettings
 from core.pcm import PcmFile
 from core.plugin import Context, Plugin, load_ref
 
+log = logging.getLogger(__name__)
+
 #: Points in each region's own small waveform (for list views).
 REGION_PEAK_POINTS = 200
 
 _plugin_instances: dict[str, Plugin] = {}
+_warmed: set[str] = set()
 
 
 def decode_file(path: str, pcm_path: str, sr: int, max_duration_s: float, region_settings: dict) -> dict[str, Any]:
@@ -32,14 +36,14 @@ def decode_file(path: str, pcm_path: str, sr: int, max_duration_s: float, region
     Raises the typed errors of :mod:`core.audio`.
     """
     info = audio.probe(path, max_duration_s)
-    pcm = PcmFile.write(pcm_path, audio.iter_decode(path, sr, max_duration_s), sr)
+    pcm = PcmFile.write(pcm_path, audio.iter_decode(path, sr, max_duration_s, info), sr)
     found = regions.detect(pcm, sr, RegionSettings(**region_settings))
     return {
         "info": {**info.to_dict(), "duration_s": len(pcm) / sr},
         "n_samples": len(pcm),
         "regions": [[r.start, r.stop] for r in found],
         "region_peaks": [
-            waveform.peaks(pcm[r.start : r.stop], sr, REGION_PEAK_POINTS).to_dict() for r in found
+            waveform.peaks(pcm.window(r.start, r.stop), sr, REGION_PEAK_POINTS).to_dict() for r in found
         ],
         "waveform": {name: wf.to_dict() for name, wf in waveform.overview_and_zoom(pcm, sr).items()},
     }
@@ -49,11 +53,18 @@ def warm_up(plugin_refs: list[str], lock_path: str) -> None:
     """Load each plugin and run its :meth:`~core.plugin.Plugin.warm_up`, holding an
     inter-process lock: JIT caches (numba) written by two processes at once corrupt
     each other, so workers compile them one at a time and later load them."""
+    todo = [ref for ref in plugin_refs if ref not in _warmed]
+    if not todo:
+        return  # done already in the forkserver this worker was forked from
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            for ref in plugin_refs:
-                _plugin(ref).warm_up(SAMPLE_RATE)
+            for ref in todo:
+                try:
+                    _plugin(ref).warm_up(SAMPLE_RATE)
+                except Exception:  # the plugin's own calls will fail and say why
+                    log.exception("warm-up of %s failed", ref)
+                _warmed.add(ref)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

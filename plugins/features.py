@@ -117,7 +117,7 @@ def _analyse_chunk(block: np.ndarray, sr: int, frames: dict[str, list[np.ndarray
     )
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS))
     frames["mfcc"].append(librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC))
-    frames["chroma"].append(librosa.feature.chroma_stft(S=power, sr=sr))
+    frames["chroma"].append(librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0))
     envelope = librosa.onset.onset_strength(S=mel_db, sr=sr)
     return len(librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP))
 

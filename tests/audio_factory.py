@@ -115,7 +115,8 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def speech(path: Path, text: str) -> Path:
-    """Speak ``text`` with espeak-ng into a WAV file (22 050 Hz mono)."""
-    subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True, timeout=60)
+def speech(path: Path, words: list[str], pause_ms: int = 900) -> Path:
+    """Speak ``words`` with espeak-ng, ``pause_ms`` of silence between them, into a WAV file."""
+    ssml = "<speak>" + f' <break time="{pause_ms}ms"/> '.join(words) + "</speak>"
+    subprocess.run(["espeak-ng", "-m", "-w", str(path), ssml], check=True, capture_output=True, timeout=60)
     return Path(path)

@@ -16,7 +16,8 @@ from tests import audio_factory as af
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
     """Settings isolated in ``data_dir`` with two workers (the CI machine has two cores)."""
-    return Settings(data_dir=data_dir, database_url="", workers=2, region=RegionSettings(), **overrides)
+    values = {"data_dir": data_dir, "database_url": "", "workers": 2, "region": RegionSettings(), **overrides}
+    return Settings(**values)
 
 
 @pytest.fixture

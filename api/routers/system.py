@@ -14,7 +14,7 @@ router = APIRouter(tags=["system"])
 
 @router.get("/", response_model=RootInfo)
 def root(request: Request) -> RootInfo:
-    paths = sorted({route.path for route in request.app.routes if getattr(route, "include_in_schema", False)})
+    paths = sorted(request.app.openapi()["paths"])
     return RootInfo(name="Audio sampler engine", version=VERSION, docs="/docs", endpoints=paths)
 
 

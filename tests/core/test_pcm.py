@@ -27,6 +27,11 @@ def test_pcm_file_round_trips_and_slices(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         pcm[3]  # type: ignore[index]
     assert [len(c) for c in chunks(pcm, 4000)] == [4000, 4000, 2000]
+    window = pcm.window(1000, 9000)
+    assert len(window) == 8000
+    np.testing.assert_array_equal(window[:], data[1000:9000])
+    np.testing.assert_array_equal(window.window(500, 600)[10:20], data[1510:1520])
+    assert len(pcm.window(9500, 20_000)) == 500
 
 
 def test_stale_files_of_dead_processes_are_removed(tmp_path: Path) -> None:

@@ -75,3 +75,12 @@ def test_frame_levels_are_rms_in_dbfs() -> None:
     levels = regions.frame_levels_db(af.tone(1000, 1.0, SR, amp=1.0), 2205)
     assert levels[:-1] == pytest.approx(-3.01, abs=0.05)
     assert regions.frame_levels_db(af.silence(0.1, SR), 256).max() == -200.0
+
+
+@pytest.mark.skipif(not af.espeak_available(), reason="espeak-ng is installed by `make test`")
+def test_spoken_words_separated_by_pauses_are_separate_regions(tmp_path: Path) -> None:
+    path = af.speech(tmp_path / "words.wav", ["Kick drum.", "Snare.", "Hi hat."], pause_ms=900)
+    found = regions.detect(audio.decode(path), SR)
+    assert len(found) == 3
+    gaps = [b.start_s(SR) - a.end_s(SR) for a, b in zip(found, found[1:], strict=False)]
+    assert all(gap > 0.5 for gap in gaps)  # the pauses, less the padding and the words' own tails

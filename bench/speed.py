@@ -1,0 +1,148 @@
+"""Speed and memory of decoding, the features plugin and the whole engine.
+
+    .venv/bin/python bench/speed.py                 # 1, 10 and 30-minute files
+    .venv/bin/python bench/speed.py --minutes 1 10  # a subset
+
+For each generated music file (44.1 kHz stereo 16-bit WAV, and the 10-minute one
+also as MP3) it prints one row:
+
+- decode: decoding to 22 050 Hz mono on disk, regions and waveform (what the decoding
+  worker does), in a fresh process: x real time and that process's peak RSS;
+- features: the features plugin on the whole file as one region, in a fresh process;
+- engine: ``main.py analyze FILE --plugins features`` end to end with 2 workers (start-up,
+  decode, features, database), x real time and the peak of the summed PSS of the
+  whole process tree (CLI, forkserver, workers): PSS, because workers fork from the
+  forkserver and share most of its pages, which summed RSS would count three times.
+
+Targets (issue 3): decode ≥ 300× real time; engine peak RSS for 30 minutes < 600 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import audio_factory as af  # noqa: E402
+
+SR = 44_100
+
+
+def make_music(path: Path, minutes: float) -> Path:
+    """Write ``minutes`` of music-like stereo audio, a minute at a time."""
+    if path.exists():
+        return path
+    with sf.SoundFile(path, "w", SR, 2, subtype="PCM_16") as out:
+        for minute in range(int(minutes)):
+            mono = af.music(60.0, SR, seed=minute)
+            out.write(af.np.stack([mono, 0.8 * mono], axis=1))
+    return path
+
+
+def measure(kind: str, path: Path, workdir: Path) -> dict:
+    """Run one measurement in a fresh process; return its JSON answer."""
+    done = subprocess.run([sys.executable, __file__, "--measure", kind, str(path), str(workdir)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _measure_in_process(kind: str, path: Path, workdir: Path) -> dict:
+    from core import tasks
+    from core.config import SAMPLE_RATE
+
+    pcm_path = workdir / f"{os.getpid()}.f32"
+    if kind == "decode":
+        started = time.perf_counter()
+        decoded = tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
+        seconds = time.perf_counter() - started
+        audio_s = decoded["info"]["duration_s"]
+    else:
+        tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
+        from core.pcm import PcmFile
+        from core.plugin import Context
+        from plugins.features import Features
+
+        plugin = Features()
+        plugin.warm_up(SAMPLE_RATE)
+        samples = PcmFile(pcm_path, SAMPLE_RATE)[:]
+        audio_s = len(samples) / SAMPLE_RATE
+        started = time.perf_counter()
+        plugin.analyze(samples, SAMPLE_RATE, Context(file_path=str(path), region_index=0, start_s=0.0))
+        seconds = time.perf_counter() - started
+    pcm_path.unlink(missing_ok=True)
+    return {"x_real_time": audio_s / seconds, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's before exec)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def measure_engine(path: Path, workdir: Path, audio_s: float) -> dict:
+    env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(workdir / f"data-{path.stem}"),
+           "AUDIO_SAMPLER_WORKERS": "2"}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "main.py", "analyze", str(path), "--plugins", "features"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(process.stderr.read().decode())
+    return {"x_real_time": audio_s / seconds, "seconds": seconds, "peak_rss_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 30])
+    parser.add_argument("--measure", nargs=3, metavar=("KIND", "PATH", "WORKDIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        kind, path, workdir = args.measure
+        print(json.dumps(_measure_in_process(kind, Path(path), Path(workdir))))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        workdir = Path(tmp)
+        files = []
+        for minutes in args.minutes:
+            wav = make_music(workdir / f"music-{minutes:g}min.wav", minutes)
+            files.append((f"{minutes:g} min WAV", wav, minutes * 60))
+            if minutes == 10:
+                mp3 = af.write(workdir / "music-10min.mp3", sf.read(wav, dtype="float32")[0])
+                files.append(("10 min MP3", mp3, minutes * 60))
+        header = (f"{'file':<12} {'decode ×RT':>11} {'decode MB':>10} {'features ×RT':>13} {'features MB':>12} "
+                  f"{'engine ×RT':>11} {'engine s':>9} {'engine MB':>10}")
+        print(header)
+        print("-" * len(header))
+        for label, path, audio_s in files:
+            decode = measure("decode", path, workdir)
+            features = measure("features", path, workdir)
+            engine = measure_engine(path, workdir, audio_s)
+            print(f"{label:<12} {decode['x_real_time']:>11.0f} {decode['peak_rss_mb']:>10.0f} "
+                  f"{features['x_real_time']:>13.1f} {features['peak_rss_mb']:>12.0f} "
+                  f"{engine['x_real_time']:>11.1f} {engine['seconds']:>9.1f} {engine['peak_rss_mb']:>10.0f}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

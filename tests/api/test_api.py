@@ -1,0 +1,97 @@
+"""The HTTP API over a real engine (the app's own lifespan, real workers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.engine import AudioSamplerEngine
+from tests import audio_factory as af
+from tests.conftest import make_settings
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("api"), plugins=["features"])
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_root_lists_the_endpoints(client: TestClient) -> None:
+    body = client.get("/").json()
+    assert body["docs"] == "/docs"
+    assert {"/", "/health", "/status", "/plugins", "/analyze"} <= set(body["endpoints"])
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_plugins(client: TestClient) -> None:
+    plugins = client.get("/plugins").json()
+    assert [p["name"] for p in plugins] == ["features"]
+    assert plugins[0]["version"] and plugins[0]["timeout_s"] > 0
+
+
+def test_analyze_a_file_then_status_counts_it(client: TestClient, gaps_wav: Path) -> None:
+    response = client.post("/analyze", json={"file_path": str(gaps_wav)})
+    assert response.status_code == 200
+    report = response.json()
+    assert report["status"] == "ok" and len(report["regions"]) == 2
+    assert report["regions"][1]["analysis"]["features"]["status"] == "ok"
+    status = client.get("/status").json()
+    assert status["status"] == "ok" and status["plugins"] == ["features"]
+    assert status["database"]["files"] >= 1 and status["sandbox"]["workers"] == 2
+
+
+def test_a_broken_file_is_a_recorded_error_not_a_server_error(client: TestClient, tmp_path: Path) -> None:
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVE" + bytes(100))
+    report = client.post("/analyze", json={"file_path": str(path)}).json()
+    assert report["status"] == "error" and report["error_code"] and report["id"] is not None
+
+
+def test_errors_are_json_with_a_message(client: TestClient, tmp_path: Path) -> None:
+    missing = client.post("/analyze", json={"file_path": str(tmp_path / "none.wav")})
+    assert missing.status_code == 404 and "no such file" in missing.json()["error"]
+    invalid = client.post("/analyze", json={"path": "x"})
+    assert invalid.status_code == 422 and "file_path" in invalid.json()["error"]
+    unknown = client.post("/analyze", json={"file_path": str(tmp_path), "plugins": ["nope"]})
+    assert unknown.status_code == 400 and "unknown plugin" in unknown.json()["error"]
+    assert client.get("/no/such/route").json() == {"error": "Not Found"}
+
+
+def test_unexpected_errors_are_json_without_a_trace(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path / "data"), engine=_ExplodingEngine())  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/status")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error: RuntimeError"}
+
+
+def test_openapi_describes_the_reports(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "FileReport" in schema["components"]["schemas"]
+    assert "/analyze" in schema["paths"]
+
+
+class _ExplodingEngine:
+    def status(self) -> dict:
+        raise RuntimeError("secret internals")
+
+    def close(self) -> None:
+        pass
+
+
+def test_make_settings_engine_is_shareable(tmp_path: Path) -> None:
+    """An app given an engine does not close it: the owner does."""
+    engine = AudioSamplerEngine(make_settings(tmp_path / "data", plugins=["features"]))
+    with TestClient(create_app(engine.settings, engine=engine)) as test_client:
+        assert test_client.get("/plugins").status_code == 200
+    report = engine.analyze_file(af.write(tmp_path / "after.wav", af.tone(440, 0.5)))
+    assert report["status"] == "ok"
+    engine.close()

@@ -1,0 +1,160 @@
+"""The command line as a user runs it: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests import audio_factory as af
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir), "AUDIO_SAMPLER_WORKERS": "2",
+            "AUDIO_SAMPLER_PLUGINS": '["features"]'}
+
+
+def run_cli(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=cli_env(data_dir),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_analyze_json_follows_the_stable_shape(tmp_path: Path, gaps_wav: Path) -> None:
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"\x00" * 1000)
+    done = run_cli(tmp_path / "data", "analyze", str(gaps_wav), str(broken), "--json")
+    assert done.returncode == 1, done.stderr  # one file failed
+    reports = json.loads(done.stdout)
+    assert [r["status"] for r in reports] == ["ok", "error"]
+    good, bad = reports
+    assert good["duration_s"] == pytest.approx(4.0, abs=0.01) and len(good["regions"]) == 2
+    assert good["regions"][0]["analysis"]["features"]["status"] == "ok"
+    assert bad["error"] and bad["regions"] == []
+    assert "Traceback" not in done.stderr
+
+
+def test_analyze_prints_one_line_per_file(tmp_path: Path, gaps_wav: Path) -> None:
+    done = run_cli(tmp_path / "data", "analyze", str(gaps_wav))
+    assert done.returncode == 0
+    assert done.stdout.startswith("ok ") and "2 regions" in done.stdout
+
+
+def test_usage_errors(tmp_path: Path, gaps_wav: Path) -> None:
+    done = run_cli(tmp_path / "data", "analyze", str(gaps_wav), "--plugins", "nope")
+    assert done.returncode == 2 and "unknown plugin" in done.stderr
+    assert run_cli(tmp_path / "data").returncode == 2
+
+
+def test_plugins_lists_the_chain(tmp_path: Path) -> None:
+    done = run_cli(tmp_path / "data", "plugins", "--json")
+    assert [p["name"] for p in json.loads(done.stdout)] == ["features"]
+    assert run_cli(tmp_path / "data", "plugins").stdout.startswith("features ")
+
+
+def make_library(folder: Path, n: int, seconds: float = 4.0) -> list[Path]:
+    folder.mkdir(parents=True)
+    return [af.write(folder / f"take-{i:02d}.flac", af.music(seconds, seed=i)) for i in range(n)]
+
+
+def stored(db: Path) -> dict[str, tuple[str, int, int]]:
+    """path → (status, regions, analyses) for every stored file."""
+    with closing(sqlite3.connect(db)) as connection:
+        try:
+            rows = connection.execute(
+                "SELECT f.path, f.status, COUNT(DISTINCT r.id), COUNT(a.id) FROM files f "
+                "LEFT JOIN regions r ON r.file_id = f.id LEFT JOIN region_analysis a ON a.region_id = r.id "
+                "GROUP BY f.id").fetchall()
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return {}
+    return {path: (status, regions, analyses) for path, status, regions, analyses in rows}
+
+
+@pytest.mark.slow
+def test_scan_killed_with_sigkill_leaves_whole_files_and_finishes_on_rerun(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library", 16)
+    data = tmp_path / "data"
+    db = data / "audio.db"
+    scan = subprocess.Popen([sys.executable, "main.py", "scan", str(tmp_path / "library")], cwd=ROOT,
+                            env=cli_env(data), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (not db.exists() or len(stored(db)) < 3):
+        time.sleep(0.05)
+    scan.send_signal(signal.SIGKILL)
+    scan.wait()
+    before = stored(db)
+    assert 3 <= len(before) < len(library)
+    for status, regions, analyses in before.values():  # whole files only
+        assert status == "ok" and regions >= 1 and analyses == regions
+    with closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    _wait_for_session_to_end(scan.pid)  # the workers died with their parent
+
+    done = run_cli(data, "scan", str(tmp_path / "library"))
+    assert done.returncode == 0, done.stderr
+    assert "16 files, 0 with errors" in done.stderr
+    after = stored(db)
+    assert sorted(after) == sorted(str(p) for p in library)
+    assert all(status == "ok" and analyses == regions >= 1 for status, regions, analyses in after.values())
+    assert not list((data / "tmp").glob("*.f32"))
+
+
+def _wait_for_session_to_end(sid: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in psutil.process_iter(["pid"]) if _sid(p.pid) == sid]
+        if not left:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes outlived the killed scan: {left}")
+
+
+def _sid(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT,
+                              env=cli_env(tmp_path / "data"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not come up"
+                time.sleep(0.1)
+        assert response.json() == {"status": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/plugins").json()[0]["name"] == "features"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal it handled
+    assert "Application shutdown complete" in output and "Traceback" not in output
+    _wait_for_session_to_end(server.pid)
