@@ -17,6 +17,7 @@ run: setup
 	$(PY) main.py serve
 
 test: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 	@$(PY) -m coverage report --include='core/*,database/*' --fail-under=90 >/dev/null \
 	  || { echo "coverage of core/ and database/ is under 90 %:"; \

@@ -34,9 +34,8 @@ from database.session import Database
 log = logging.getLogger(__name__)
 
 #: Extensions picked up when a folder is scanned (a file named explicitly is always tried).
-AUDIO_EXTENSIONS = frozenset(
-    ".wav .wave .aif .aiff .aifc .flac .mp3 .m4a .mp4 .aac .alac .ogg .oga .opus .wma .caf .w64 .wv".split()
-)
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".mp3", ".m4a", ".mp4", ".aac",
+                              ".alac", ".ogg", ".oga", ".opus", ".wma", ".caf", ".w64", ".wv"})
 _ERROR_CODES = {cls.__name__: cls.code for cls in (audio.AudioError, *audio.AudioError.__subclasses__())}
 _HASH_BLOCK = 1 << 20
 
@@ -227,7 +226,8 @@ class AudioSamplerEngine:
         with ThreadPoolExecutor(self.sandbox.size, thread_name_prefix="analyze-region") as pool:
             for plugin in chain:
                 batch = [r for p, r in todo if p is plugin]
-                for region, record in zip(batch, pool.map(lambda r: self._run_plugin(plugin, pcm_path, r, known, path), batch), strict=True):  # noqa: B023
+                records = pool.map(lambda r: self._run_plugin(plugin, pcm_path, r, known, path), batch)  # noqa: B023
+                for region, record in zip(batch, records, strict=True):
                     known[(region.index, plugin.name)] = record
                     region.analyses.append(record)
                     finished += 1
@@ -276,7 +276,9 @@ class AudioSamplerEngine:
 
     # ------------------------------------------------------------------ storing
 
-    def _store(self, facts: store.FileFacts, regions: list[store.RegionRecord], waveform: dict, incremental: bool) -> dict:
+    def _store(
+        self, facts: store.FileFacts, regions: list[store.RegionRecord], waveform: dict, incremental: bool
+    ) -> dict:
         with self._write_lock, self.database.session() as session:
             if incremental:
                 file = queries.get_file(session, facts.path)

@@ -85,7 +85,8 @@ class Features(Plugin):
         """Compile librosa's numba kernels on 3 s of a chord over noise."""
         t = np.arange(3 * sr) / sr
         rng = np.random.default_rng(0)
-        signal = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(len(t))
+        chord = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 330 * t)
+        signal = chord + 0.05 * rng.standard_normal(len(t))
         self.analyze(signal.astype(np.float32), sr, Context(file_path="", region_index=0, start_s=0.0))
 
     @classmethod

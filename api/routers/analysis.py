@@ -12,7 +12,8 @@ from core.plugin import PluginError
 router = APIRouter(tags=["analysis"])
 
 
-@router.post("/analyze", response_model=FileReport, responses={400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
+@router.post("/analyze", response_model=FileReport,
+             responses={400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
 async def analyze(body: AnalyzeRequest, engine: EngineDep) -> FileReport:
     """Analyse ``file_path``. A file that cannot be decoded is still a 200 with
     ``status: "error"`` and the reason: it is recorded like any other result."""

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.schemas import EngineStatus, Health, RootInfo
-from core import __version__ as VERSION
+from core import __version__
 
 router = APIRouter(tags=["system"])
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["system"])
 @router.get("/", response_model=RootInfo)
 def root(request: Request) -> RootInfo:
     paths = sorted(request.app.openapi()["paths"])
-    return RootInfo(name="Audio sampler engine", version=VERSION, docs="/docs", endpoints=paths)
+    return RootInfo(name="Audio sampler engine", version=__version__, docs="/docs", endpoints=paths)
 
 
 @router.get("/health", response_model=Health)
@@ -27,4 +27,4 @@ async def health() -> Health:
 @router.get("/status", response_model=EngineStatus)
 async def status(engine: EngineDep) -> EngineStatus:
     state = await run_in_threadpool(engine.status)
-    return EngineStatus(status="ok", version=VERSION, **state)
+    return EngineStatus(status="ok", version=__version__, **state)

@@ -83,7 +83,7 @@ def test_unchanged_files_are_not_analysed_again(features_engine: AudioSamplerEng
     assert features_engine.sandbox.status()["calls"] == calls  # nothing decoded, nothing run
     assert [e.stage for e in events] == ["hashing", "skipped"]
     assert second["id"] == first["id"] and second["regions"] == first["regions"]
-    forced = features_engine.analyze_file(path, force=True)
+    features_engine.analyze_file(path, force=True)
     assert features_engine.sandbox.status()["calls"] == calls + 2  # decode + one region
 
 
