@@ -108,9 +108,10 @@ class _Worker:
         assert self.process is not None
         self.process.join(timeout=5)
         code = self.process.exitcode
-        self.discard()
-        if code is None:
+        if code is None:  # its pipe broke but it lives on: end it
+            self.kill()
             return "the worker stopped answering"
+        self.discard()
         if code < 0:
             name = signal.Signals(-code).name
             if -code == signal.SIGKILL:
@@ -202,11 +203,16 @@ class Sandbox:
     def _run(self, worker: _Worker, ref: str, kwargs: dict, timeout_s: float, memory_mb: int | None) -> TaskResult:
         try:
             worker.ensure_started()
+        except Exception as exc:  # the forkserver itself failed: report, don't raise
+            log.exception("could not start a worker")
+            worker.kill()
+            return TaskResult(Outcome.CRASHED, error=f"could not start a worker: {exc}", error_type="WorkerStart")
+        try:
             assert worker.conn is not None
             worker.conn.send((ref, kwargs, memory_mb))
             if not worker.conn.poll(timeout_s):
                 worker.kill()
-                return TaskResult(Outcome.TIMEOUT, error=f"did not finish within {timeout_s:.0f} s",
+                return TaskResult(Outcome.TIMEOUT, error=f"did not finish within {timeout_s:.3g} s",
                                   error_type="Timeout")
             status, error_type, error, value = worker.conn.recv()
         except (EOFError, OSError):

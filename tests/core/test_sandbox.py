@@ -139,3 +139,17 @@ def test_describe_exception() -> None:
 
     assert describe_exception(EmptyAudio("the file is empty")) == "the file is empty"
     assert describe_exception(KeyError()) == "KeyError"
+
+
+def test_a_worker_that_cannot_start_is_a_crash_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import sandbox as sandbox_module
+
+    def refuse(self) -> None:
+        raise RuntimeError("forkserver is gone")
+
+    with Sandbox(1) as box:
+        monkeypatch.setattr(sandbox_module._Worker, "ensure_started", refuse)
+        result = box.call(T + "add", {"a": 1, "b": 2}, timeout_s=5)
+        assert result.status is Outcome.CRASHED and "forkserver is gone" in result.error
+        monkeypatch.undo()
+        assert box.call(T + "add", {"a": 1, "b": 2}, timeout_s=30).value == 3
