@@ -10,6 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: espeak-ng speaks the tests' speech.
 APT_PACKAGES := espeak-ng
 STAMPS := .make
+# The experimental environment: Essentia (AGPL-3.0), used only through core/bridge.py.
+EXPERIMENTAL := envs/experimental/.venv
 
 .PHONY: run test setup bench clean
 
@@ -23,7 +25,7 @@ test: setup
 	  || { echo "coverage of core/ and database/ is under 90 %:"; \
 	       $(PY) -m coverage report --include='core/*,database/*'; exit 1; }
 
-setup: $(STAMPS)/apt $(VENV)/.ready
+setup: $(STAMPS)/apt $(VENV)/.ready $(EXPERIMENTAL)/.ready
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -40,6 +42,11 @@ $(STAMPS)/apt: Makefile
 $(VENV)/.ready: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt
+	@test -x $(EXPERIMENTAL)/bin/python || $(PYTHON) -m venv $(EXPERIMENTAL)
+	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
 bench: setup

@@ -40,11 +40,20 @@ class DatabaseStatus(BaseModel):
     files_by_status: dict[str, int]
 
 
+class BridgeStatus(BaseModel):
+    environment: str = Field(description="Folder of the experimental (Essentia) environment")
+    present: bool
+    available: bool = Field(description="Its worker started and answered")
+    versions: dict[str, str]
+    reason: str | None = Field(description="Why it is unavailable")
+
+
 class EngineStatus(BaseModel):
     status: str
     version: str
     plugins: list[str]
     sandbox: SandboxStatus
+    bridge: BridgeStatus
     database: DatabaseStatus
 
 

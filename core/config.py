@@ -8,7 +8,6 @@ without a prefix (as every database tool expects), everything else with the pref
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -71,6 +70,11 @@ class Settings(BaseSettings):
     max_duration_s: float = Field(6 * 3600.0, gt=0)
     #: Largest upload accepted by the API, MiB.
     max_upload_mb: int = Field(1024, gt=0)
+    #: Interpreter of the experimental (Essentia) environment, and the worker it runs.
+    experimental_python: Path = PROJECT_ROOT / "envs" / "experimental" / ".venv" / "bin" / "python"
+    experimental_worker: Path = PROJECT_ROOT / "envs" / "experimental" / "worker.py"
+    #: How long the experimental worker may take to start, seconds.
+    bridge_start_timeout_s: float = Field(60.0, gt=0)
     #: Address the server binds to; loopback unless deliberately changed.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -103,7 +107,18 @@ class Settings(BaseSettings):
             folder.mkdir(parents=True, exist_ok=True)
 
 
-@lru_cache(maxsize=1)
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings: read from the environment once, or set by :func:`use_settings`."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def use_settings(settings: Settings) -> None:
+    """Make ``settings`` the process-wide settings (a worker takes its engine's this way)."""
+    global _current
+    _current = settings

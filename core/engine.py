@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core import audio
+from core.bridge import environment_status
 from core.config import SAMPLE_RATE, Settings, get_settings
 from core.pcm import remove_stale, temp_path
 from core.plugin import Plugin, PluginError, discover, resolve
@@ -84,7 +85,8 @@ class AudioSamplerEngine:
             self.settings.effective_workers,
             preload=("core.tasks", *modules),
             initializer=("core.tasks:warm_up", {"plugin_refs": [p.ref() for p in self.plugins],
-                                                "lock_path": str(self.settings.data_dir / "warm-up.lock")}),
+                                                "lock_path": str(self.settings.data_dir / "warm-up.lock"),
+                                                "settings": self.settings.model_dump(mode="json")}),
         )
         self._write_lock = threading.Lock()
 
@@ -138,6 +140,7 @@ class AudioSamplerEngine:
         return {
             "plugins": [p.name for p in self.plugins],
             "sandbox": self.sandbox.status(),
+            "bridge": environment_status(self.settings.experimental_python, self.settings.experimental_worker),
             "database": {"url": self.database.redacted_url(), **totals},
         }
 

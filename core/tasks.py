@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core import audio, regions, waveform
-from core.config import SAMPLE_RATE, RegionSettings
+from core.config import SAMPLE_RATE, RegionSettings, Settings, use_settings
 from core.pcm import PcmFile
 from core.plugin import Context, Plugin, load_ref
 
@@ -49,10 +49,12 @@ def decode_file(path: str, pcm_path: str, sr: int, max_duration_s: float, region
     }
 
 
-def warm_up(plugin_refs: list[str], lock_path: str) -> None:
-    """Load each plugin and run its :meth:`~core.plugin.Plugin.warm_up`, holding an
-    inter-process lock: JIT caches (numba) written by two processes at once corrupt
-    each other, so workers compile them one at a time and later load them."""
+def warm_up(plugin_refs: list[str], lock_path: str, settings: dict[str, Any]) -> None:
+    """Take the engine's ``settings``, then load each plugin and run its
+    :meth:`~core.plugin.Plugin.warm_up`, holding an inter-process lock: JIT caches
+    (numba) written by two processes at once corrupt each other, so workers compile
+    them one at a time and later load them."""
+    use_settings(Settings(**settings))
     todo = [ref for ref in plugin_refs if ref not in _warmed]
     if not todo:
         return  # done already in the forkserver this worker was forked from

@@ -120,3 +120,26 @@ def speech(path: Path, words: list[str], pause_ms: int = 900) -> Path:
     ssml = "<speak>" + f' <break time="{pause_ms}ms"/> '.join(words) + "</speak>"
     subprocess.run(["espeak-ng", "-m", "-w", str(path), ssml], check=True, capture_output=True, timeout=60)
     return Path(path)
+
+
+def note(midi: float, duration_s: float, sr: int = SR, amp: float = 0.1) -> np.ndarray:
+    """A plucked, piano-like note: four decaying harmonics."""
+    t = np.arange(int(round(duration_s * sr))) / sr
+    freq = 440.0 * 2 ** ((midi - 69) / 12)
+    partials = sum((0.6**k) * np.sin(2 * np.pi * freq * (k + 1) * t) for k in range(4))
+    return (amp * partials * np.exp(-t / max(duration_s / 2, 0.05))).astype(np.float32)
+
+
+def progression(tonic: int, mode: str, duration_s: float, sr: int = SR, chord_s: float = 1.0) -> np.ndarray:
+    """Chords that state a key: I–IV–V–I (major) or i–iv–V–i (minor, harmonic V), with a
+    bass note, repeated for ``duration_s``. tonic: pitch class 0 (C) … 11 (B)."""
+    third = 4 if mode == "major" else 3
+    degrees = [(0, third, 7), (5, 5 + third, 12), (7, 11, 14), (0, third, 7)]
+    out = silence(duration_s, sr)
+    step = int(round(chord_s * sr))
+    for i, start in enumerate(range(0, len(out), step)):
+        chord = degrees[i % 4]
+        piece = sum(note(60 + tonic + d, chord_s, sr) for d in chord) + note(48 + tonic + chord[0], chord_s, sr)
+        piece = piece[: len(out) - start]
+        out[start : start + len(piece)] += piece
+    return out

@@ -46,6 +46,19 @@ def test_analyze_a_file_then_status_counts_it(client: TestClient, gaps_wav: Path
     status = client.get("/status").json()
     assert status["status"] == "ok" and status["plugins"] == ["features"]
     assert status["database"]["files"] >= 1 and status["sandbox"]["workers"] == 2
+    assert status["bridge"]["present"] == status["bridge"]["available"]  # built by make test: both true
+
+
+def test_without_the_experimental_environment_keys_still_come_and_status_says_so(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", plugins=["key_finder"],
+                             experimental_python=tmp_path / "no-env" / "bin" / "python")
+    path = af.write(tmp_path / "cadence.wav", af.progression(7, "major", 6.0))
+    with TestClient(create_app(settings)) as test_client:
+        bridge = test_client.get("/status").json()["bridge"]
+        assert (bridge["present"], bridge["available"]) == (False, False) and "does not exist" in bridge["reason"]
+        report = test_client.post("/analyze", json={"file_path": str(path)}).json()
+    key = report["regions"][0]["analysis"]["key_finder"]
+    assert (key["status"], key["key"], key["method"]) == ("ok", "G major", "librosa")
 
 
 def test_a_broken_file_is_a_recorded_error_not_a_server_error(client: TestClient, tmp_path: Path) -> None:
