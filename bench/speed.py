@@ -1,4 +1,4 @@
-"""Speed and memory of decoding, the features plugin and the whole engine.
+"""Speed and memory of decoding, each plugin and the whole engine.
 
     .venv/bin/python bench/speed.py                 # 1, 10 and 30-minute files
     .venv/bin/python bench/speed.py --minutes 1 10  # a subset
@@ -8,13 +8,16 @@ also as MP3) it prints one row:
 
 - decode: decoding to 22 050 Hz mono on disk, regions and waveform (what the decoding
   worker does), in a fresh process: x real time and that process's peak RSS;
-- features: the features plugin on the whole file as one region, in a fresh process;
-- engine: ``main.py analyze FILE --plugins features`` end to end with 2 workers (start-up,
-  decode, features, database), x real time and the peak of the summed PSS of the
+- features, tempo_meter, key_finder: each plugin on the whole file as one region, on
+  one core, in a fresh process (key_finder's figure includes its Essentia child's work,
+  not its memory);
+- engine: ``main.py analyze FILE`` end to end with every plugin and 2 workers (start-up,
+  decode, plugins, database), x real time and the peak of the summed PSS of the
   whole process tree (CLI, forkserver, workers): PSS, because workers fork from the
   forkserver and share most of its pages, which summed RSS would count three times.
 
-Targets (issue 3): decode ≥ 300× real time; engine peak RSS for 30 minutes < 600 MB.
+Targets: decode ≥ 300× real time (issue 3); tempo_meter ≥ 10×, key_finder ≥ 200× real
+time on one core, and the 30-minute file through the engine under 1.5 GB (issue 4).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from tests import audio_factory as af  # noqa: E402
 
 SR = 44_100
+PLUGINS = ("features", "tempo_meter", "key_finder")
 
 
 def make_music(path: Path, minutes: float) -> Path:
@@ -67,13 +71,15 @@ def _measure_in_process(kind: str, path: Path, workdir: Path) -> dict:
         decoded = tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
         seconds = time.perf_counter() - started
         audio_s = decoded["info"]["duration_s"]
-    else:
-        tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
-        from core.pcm import PcmFile
-        from core.plugin import Context
-        from plugins.features import Features
+    else:  # a plugin, on one core like a worker
+        from threadpoolctl import threadpool_limits
 
-        plugin = Features()
+        from core.pcm import PcmFile
+        from core.plugin import Context, discover
+
+        threadpool_limits(1)
+        tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
+        plugin = discover()[kind]()
         plugin.warm_up(SAMPLE_RATE)
         samples = PcmFile(pcm_path, SAMPLE_RATE)[:]
         audio_s = len(samples) / SAMPLE_RATE
@@ -95,7 +101,7 @@ def measure_engine(path: Path, workdir: Path, audio_s: float) -> dict:
     env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(workdir / f"data-{path.stem}"),
            "AUDIO_SAMPLER_WORKERS": "2"}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "main.py", "analyze", str(path), "--plugins", "features"],
+    process = subprocess.Popen([sys.executable, "main.py", "analyze", str(path)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = psutil.Process(process.pid)
     peak = 0
@@ -130,17 +136,13 @@ def main() -> None:
             if minutes == 10:
                 mp3 = af.write(workdir / "music-10min.mp3", sf.read(wav, dtype="float32")[0])
                 files.append(("10 min MP3", mp3, minutes * 60))
-        header = (f"{'file':<12} {'decode ×RT':>11} {'decode MB':>10} {'features ×RT':>13} {'features MB':>12} "
-                  f"{'engine ×RT':>11} {'engine s':>9} {'engine MB':>10}")
+        stages = ["decode", *PLUGINS]
+        header = f"{'file':<12}" + "".join(f" {s + ' ×RT':>16} {'MB':>5}" for s in [*stages, "engine"])
         print(header)
         print("-" * len(header))
         for label, path, audio_s in files:
-            decode = measure("decode", path, workdir)
-            features = measure("features", path, workdir)
-            engine = measure_engine(path, workdir, audio_s)
-            print(f"{label:<12} {decode['x_real_time']:>11.0f} {decode['peak_rss_mb']:>10.0f} "
-                  f"{features['x_real_time']:>13.1f} {features['peak_rss_mb']:>12.0f} "
-                  f"{engine['x_real_time']:>11.1f} {engine['seconds']:>9.1f} {engine['peak_rss_mb']:>10.0f}",
+            row = [measure(stage, path, workdir) for stage in stages] + [measure_engine(path, workdir, audio_s)]
+            print(f"{label:<12}" + "".join(f" {m['x_real_time']:>16.1f} {m['peak_rss_mb']:>5.0f}" for m in row),
                   flush=True)
 
 

@@ -78,7 +78,7 @@ class Bridge:
         Raises RemoteError when the child reports a failure, BridgeError when the
         bridge itself failed (then the child is gone and the next call starts anew).
         """
-        payload = b"" if audio is None else np.ascontiguousarray(audio, dtype="<f4").tobytes()
+        payload = b"" if audio is None else memoryview(np.ascontiguousarray(audio, dtype="<f4")).cast("B")
         with self._lock:
             process = self._ensure_started()
             try:

@@ -19,10 +19,13 @@ _LENGTH = struct.Struct(">I")
 MAX_HEADER_BYTES = 1 << 20
 
 
-def write_message(stream: IO[bytes], header: dict[str, Any], payload: bytes = b"") -> None:
-    """Write one framed message (used by both ends)."""
+def write_message(stream: IO[bytes], header: dict[str, Any], payload: bytes | memoryview = b"") -> None:
+    """Write one framed message (used by both ends); the payload is written without a copy."""
     body = json.dumps({**header, "payload_bytes": len(payload)}).encode()
-    stream.write(_LENGTH.pack(len(body)) + body + payload)
+    stream.write(_LENGTH.pack(len(body)) + body)
+    view = memoryview(payload)
+    while view:  # an unbuffered pipe may take less than asked
+        view = view[stream.write(view) :]
     stream.flush()
 
 
