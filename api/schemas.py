@@ -63,6 +63,7 @@ class PluginInfo(BaseModel):
     requires: list[str]
     timeout_s: float
     memory_mb: int
+    min_duration_s: float
     description: str
 
 

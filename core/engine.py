@@ -253,6 +253,11 @@ class AudioSamplerEngine:
                                             error=f"requires {name}, whose result is {state}")
             inputs[name] = needed.result
         start, stop = (round(t * SAMPLE_RATE) for t in (region.start_s, region.end_s))
+        if (stop - start) / SAMPLE_RATE < plugin.min_duration_s:
+            return store.AnalysisRecord(
+                plugin.name, plugin.version, Outcome.NOT_APPLICABLE.value,
+                error=f"{(stop - start) / SAMPLE_RATE:.2f} s is shorter than the {plugin.min_duration_s:g} s "
+                f"{plugin.name} needs")
         duration_min = (stop - start) / SAMPLE_RATE / 60
         outcome = self.sandbox.call(
             "core.tasks:run_plugin",

@@ -64,6 +64,8 @@ class Plugin:
     version: ClassVar[str]
     #: Names of plugins whose results this one reads from its context.
     requires: ClassVar[tuple[str, ...]] = ()
+    #: Shorter regions are ``not_applicable`` without running the plugin, seconds.
+    min_duration_s: ClassVar[float] = 0.0
     #: Wall-clock limit for one minute of audio, seconds (scaled up for longer regions).
     timeout_s: ClassVar[float] = 120.0
     #: Memory cap of the worker beyond its start-up size and the region's audio, MiB.
@@ -96,6 +98,7 @@ class Plugin:
             "requires": list(cls.requires),
             "timeout_s": cls.timeout_s,
             "memory_mb": cls.memory_mb,
+            "min_duration_s": cls.min_duration_s,
             "description": cls.description,
         }
 

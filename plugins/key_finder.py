@@ -16,8 +16,8 @@ Result schema:
 ``fallback_reason``  why Essentia was not used (only with ``method: librosa``)
 ================  ==================================================================
 
-Regions shorter than ``MIN_DURATION_S`` are ``not_applicable``: a key needs a few
-seconds of harmony.
+Regions shorter than ``min_duration_s`` (3 s) are ``not_applicable``: a key needs a
+few seconds of harmony.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ import numpy as np
 from core import keys
 from core.bridge import Bridge, BridgeError, experimental_bridge
 from core.pcm import chunks
-from core.plugin import Context, NotApplicable, Plugin
+from core.plugin import Context, Plugin
 
-MIN_DURATION_S = 3.0
 #: Windows for key changes: length and hop, seconds; only regions of two windows or more.
 WINDOW_S = 30.0
 HOP_S = 15.0
@@ -46,6 +45,7 @@ _CHUNK_S = 60.0
 class KeyFinder(Plugin):
     name = "key_finder"
     version = "1.0.0"
+    min_duration_s = 3.0
     timeout_s = 60.0
     memory_mb = 800
     description = "Key, mode, Camelot code and key changes (Essentia in its own process, librosa fallback)"
@@ -64,10 +64,7 @@ class KeyFinder(Plugin):
 
     def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict[str, Any]:
         """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
-        duration = len(audio) / sr
-        if duration < MIN_DURATION_S:
-            raise NotApplicable(f"{duration:.1f} s is too short for a key (needs {MIN_DURATION_S:g} s)")
-        windowed = duration >= 2 * WINDOW_S
+        windowed = len(audio) / sr >= 2 * WINDOW_S
         try:
             return self._essentia(audio, sr, windowed)
         except BridgeError as exc:
@@ -75,7 +72,7 @@ class KeyFinder(Plugin):
 
     def warm_up(self, sr: int) -> None:
         """Compile the fallback's kernels (the bridge starts on first use, in the worker)."""
-        t = np.arange(int(MIN_DURATION_S * sr)) / sr
+        t = np.arange(int(self.min_duration_s * sr)) / sr
         self._librosa(np.sin(2 * np.pi * 440 * t).astype(np.float32), sr, windowed=False)
 
     @classmethod

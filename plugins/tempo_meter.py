@@ -20,7 +20,7 @@ tracker (whose Viterbi pass needs about 6 MB per second tracked) on segments of
 Two of the eight networks of madmom's ensemble are used: 4× faster, the same beats on
 the test material (bench/speed.py measures the speed).
 
-Regions shorter than ``MIN_DURATION_S``, or without four steady beats, are
+Regions shorter than ``min_duration_s`` (4 s), or without four steady beats, are
 ``not_applicable``. madmom's models are CC BY-NC-SA 4.0 (non-commercial).
 """
 
@@ -35,7 +35,6 @@ import soxr
 
 from core.plugin import Context, NotApplicable, Plugin
 
-MIN_DURATION_S = 4.0
 CHUNK_S = 60.0
 CONTEXT_S = 5.0
 TRACK_S = 60.0
@@ -68,6 +67,7 @@ def import_madmom():
 class TempoMeter(Plugin):
     name = "tempo_meter"
     version = "1.0.0"
+    min_duration_s = 4.0
     timeout_s = 60.0
     memory_mb = 1200
     description = "BPM, beats, downbeats and beats per bar (madmom, librosa fallback)"
@@ -77,9 +77,6 @@ class TempoMeter(Plugin):
 
     def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict[str, Any]:
         """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
-        duration = len(audio) / sr
-        if duration < MIN_DURATION_S:
-            raise NotApplicable(f"{duration:.1f} s is too short for a tempo (needs {MIN_DURATION_S:g} s)")
         try:
             beats, downbeats = self._madmom_beats(audio, sr)
             method, reason = "madmom", None
@@ -137,7 +134,7 @@ class TempoMeter(Plugin):
         activation = np.concatenate(activations)
         beats, downbeats = [], []
         starts = list(range(0, len(activation), int(TRACK_S * FPS)))
-        if len(starts) > 1 and len(activation) - starts[-1] < MIN_DURATION_S * FPS:
+        if len(starts) > 1 and len(activation) - starts[-1] < self.min_duration_s * FPS:
             starts.pop()  # a short tail is tracked with the segment before it
         for start, stop in zip(starts, [*starts[1:], len(activation)], strict=True):
             tracked = tracker(activation[start:stop])

@@ -111,6 +111,17 @@ class NeedsRaises(Plugin):
         return {}
 
 
+class LongOnly(Plugin):
+    """Declares that it needs 1.1 s of audio."""
+
+    name = "long_only"
+    version = "1.0.0"
+    min_duration_s = 1.1
+
+    def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict:
+        return {"n": len(audio)}
+
+
 class ShortOnly(Plugin):
     """Judges only regions under 1.1 s."""
 

@@ -249,3 +249,12 @@ def test_an_unreadable_file_is_recorded(features_engine: AudioSamplerEngine, tmp
 def test_decode_failures_map_to_codes_and_messages(result: TaskResult, code: str, words: str) -> None:
     got_code, message = _decode_failure(result)
     assert got_code == code and words in message
+
+
+def test_regions_under_a_plugins_minimum_are_not_applicable_without_a_call(tmp_path: Path, gaps_wav: Path) -> None:
+    with AudioSamplerEngine(make_settings(tmp_path / "data"), plugins=[bad.LongOnly]) as engine:
+        report = engine.analyze_file(gaps_wav)  # regions of about 1.04 s and 1.29 s
+        assert engine.sandbox.status()["calls"] == 2  # the decode and the one long region
+    short, long = (r["analysis"]["long_only"] for r in report["regions"])
+    assert short["status"] == "not_applicable" and "shorter than the 1.1 s long_only needs" in short["error"]
+    assert long["status"] == "ok" and long["n"] > 1.1 * 22_050
