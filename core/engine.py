@@ -253,12 +253,11 @@ class AudioSamplerEngine:
                                             error=f"requires {name}, whose result is {state}")
             inputs[name] = needed.result
         start, stop = (round(t * SAMPLE_RATE) for t in (region.start_s, region.end_s))
-        if (stop - start) / SAMPLE_RATE < plugin.min_duration_s:
+        duration_s = (stop - start) / SAMPLE_RATE
+        if duration_s < plugin.min_duration_s:
             return store.AnalysisRecord(
                 plugin.name, plugin.version, Outcome.NOT_APPLICABLE.value,
-                error=f"{(stop - start) / SAMPLE_RATE:.2f} s is shorter than the {plugin.min_duration_s:g} s "
-                f"{plugin.name} needs")
-        duration_min = (stop - start) / SAMPLE_RATE / 60
+                error=f"{duration_s:.2f} s is shorter than the {plugin.min_duration_s:g} s {plugin.name} needs")
         outcome = self.sandbox.call(
             "core.tasks:run_plugin",
             {
@@ -270,7 +269,7 @@ class AudioSamplerEngine:
                 "context": {"file_path": path, "region_index": region.index, "start_s": region.start_s,
                             "results": inputs},
             },
-            timeout_s=self.settings.plugin_timeouts.get(plugin.name, plugin.timeout_s) * max(1.0, duration_min),
+            timeout_s=self.settings.plugin_timeouts.get(plugin.name, plugin.timeout_s) * max(1.0, duration_s / 60),
             memory_mb=self.settings.plugin_memory_mb.get(plugin.name, plugin.memory_mb) + (stop - start) * 4 // 2**20,
         )
         return store.AnalysisRecord(
