@@ -7,8 +7,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages: espeak-ng speaks the tests' speech.
-APT_PACKAGES := espeak-ng
+# Debian packages: espeak-ng speaks the tests' speech; fluidsynth renders their MIDI
+# (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont.
+APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm
 STAMPS := .make
 # The experimental environment: Essentia (AGPL-3.0), used only through core/bridge.py.
 EXPERIMENTAL := envs/experimental/.venv
@@ -49,8 +50,13 @@ $(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt
 	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
-bench: setup
+bench: setup $(STAMPS)/bench
 	$(PY) bench/speed.py
+	$(PY) bench/accuracy.py
+
+$(STAMPS)/bench: bench/requirements-bench.txt $(VENV)/.ready
+	$(PY) -m pip install -q --disable-pip-version-check -r $<
+	@touch $@
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .pytest_cache .coverage htmlcov

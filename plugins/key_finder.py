@@ -37,20 +37,22 @@ WINDOW_S = 30.0
 HOP_S = 15.0
 #: Essentia's key profile, and the fallback's (chosen by bench/accuracy.py).
 ESSENTIA_PROFILE = "bgate"
-FALLBACK_PROFILE = "temperley"
+FALLBACK_PROFILE = "albrecht"
 _CHROMA_HOP = 2048
 _CHUNK_S = 60.0
 
 
 class KeyFinder(Plugin):
     name = "key_finder"
-    version = "1.0.0"
+    version = "1.1.0"
     min_duration_s = 3.0
     timeout_s = 60.0
     memory_mb = 800
     description = "Key, mode, Camelot code and key changes (Essentia in its own process, librosa fallback)"
 
-    def __init__(self) -> None:
+    def __init__(self, essentia_profile: str = ESSENTIA_PROFILE, fallback_profile: str = FALLBACK_PROFILE) -> None:
+        self.essentia_profile = essentia_profile
+        self.fallback_profile = fallback_profile
         self._bridge: Bridge | None = None
 
     @property
@@ -66,14 +68,14 @@ class KeyFinder(Plugin):
         """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
         windowed = len(audio) / sr >= 2 * WINDOW_S
         try:
-            return self._essentia(audio, sr, windowed)
+            return self.essentia_key(audio, sr, windowed)
         except BridgeError as exc:
-            return {**self._librosa(audio, sr, windowed), "fallback_reason": str(exc)}
+            return {**self.librosa_key(audio, sr, windowed), "fallback_reason": str(exc)}
 
     def warm_up(self, sr: int) -> None:
         """Compile the fallback's kernels (the bridge starts on first use, in the worker)."""
         t = np.arange(int(self.min_duration_s * sr)) / sr
-        self._librosa(np.sin(2 * np.pi * 440 * t).astype(np.float32), sr, windowed=False)
+        self.librosa_key(np.sin(2 * np.pi * 440 * t).astype(np.float32), sr, windowed=False)
 
     @classmethod
     def summarize(cls, results: list[dict[str, Any]], durations_s: list[float]) -> dict[str, Any]:
@@ -88,30 +90,32 @@ class KeyFinder(Plugin):
 
     # ------------------------------------------------------------------ methods
 
-    def _essentia(self, audio: np.ndarray, sr: int, windowed: bool) -> dict[str, Any]:
-        params: dict[str, Any] = {"sample_rate": sr, "profile": ESSENTIA_PROFILE}
+    def essentia_key(self, audio: np.ndarray, sr: int, windowed: bool = False) -> dict[str, Any]:
+        """Essentia's KeyExtractor through the bridge; raises BridgeError without it."""
+        params: dict[str, Any] = {"sample_rate": sr, "profile": self.essentia_profile}
         if windowed:
             params.update(window_s=WINDOW_S, hop_s=HOP_S)
         answer = self.bridge.call("key", params, audio, timeout_s=30 + len(audio) / sr / 10)
         windows = [(w["start_s"], keys.pitch_class(w["key"]), w["scale"]) for w in answer.get("windows", [])]
         return _result(keys.pitch_class(answer["key"]), answer["scale"], answer["strength"], windows,
-                       "essentia", ESSENTIA_PROFILE)
+                       "essentia", self.essentia_profile)
 
-    def _librosa(self, audio: np.ndarray, sr: int, windowed: bool) -> dict[str, Any]:
+    def librosa_key(self, audio: np.ndarray, sr: int, windowed: bool = False) -> dict[str, Any]:
         """Chroma (STFT, 4096-point) summed over the region, correlated with key profiles."""
         frames = np.concatenate([
             librosa.feature.chroma_stft(y=block, sr=sr, n_fft=2 * _CHROMA_HOP, hop_length=_CHROMA_HOP, tuning=0.0)
-            for block in chunks(audio, int(_CHUNK_S * sr))
+            for block in chunks(audio, int(_CHUNK_S * sr) // _CHROMA_HOP * _CHROMA_HOP)
+            if len(block) >= 2 * _CHROMA_HOP or len(block) == len(audio)  # a tail shorter than a frame adds nothing
         ], axis=1)
-        tonic, mode, strength, _ = keys.estimate(frames.sum(axis=1), FALLBACK_PROFILE)
+        tonic, mode, strength, _ = keys.estimate(frames.sum(axis=1), self.fallback_profile)
         windows = []
         if windowed:
             per_s = sr / _CHROMA_HOP
             for start in np.arange(0, len(audio) / sr - WINDOW_S + 1e-9, HOP_S):
                 part = frames[:, int(start * per_s) : int((start + WINDOW_S) * per_s)]
-                w_tonic, w_mode, _, _ = keys.estimate(part.sum(axis=1), FALLBACK_PROFILE)
+                w_tonic, w_mode, _, _ = keys.estimate(part.sum(axis=1), self.fallback_profile)
                 windows.append((float(start), w_tonic, w_mode))
-        return _result(tonic, mode, max(0.0, strength), windows, "librosa", FALLBACK_PROFILE)
+        return _result(tonic, mode, max(0.0, strength), windows, "librosa", self.fallback_profile)
 
 
 def _result(tonic: int, mode: str, strength: float, windows: list[tuple[float, int, str]], method: str,

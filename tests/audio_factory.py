@@ -145,21 +145,28 @@ def progression(tonic: int, mode: str, duration_s: float, sr: int = SR, chord_s:
     return out
 
 
-def rhythm(bpm: float, beats_per_bar: int, duration_s: float, sr: int = SR, seed: int = 0) -> np.ndarray:
-    """A drum pattern with a bass line: kick and a bass note on each downbeat, hi-hat on
-    every beat, snare on the others, a new bass note every bar."""
+def rhythm(bpm: float, beats_per_bar: int, duration_s: float, sr: int = SR, seed: int = 0,
+           division: int = 1) -> np.ndarray:
+    """A drum pattern with a bass line: kick and a bass note on each downbeat, snare on
+    the other beats, hi-hat on every ``1 / division`` of a beat (3: a compound metre,
+    two beats to the bar is 6/8), a new bass note every bar."""
     rng = np.random.default_rng(seed)
     out = silence(duration_s, sr)
     beat_s = 60.0 / bpm
     t_hit = np.arange(int(0.12 * sr)) / sr
-    kick = (0.8 * np.sin(2 * np.pi * 60 * t_hit) * np.exp(-t_hit / 0.05)).astype(np.float32)
-    snare = (0.3 * rng.standard_normal(len(t_hit)) * np.exp(-t_hit / 0.03)).astype(np.float32)
+    fade = np.minimum(1.0, (t_hit[-1] - t_hit) / 0.03)  # the hits end without a click
+    kick = (0.8 * np.sin(2 * np.pi * 60 * t_hit) * np.exp(-t_hit / 0.05) * fade).astype(np.float32)
+    snare = (0.3 * rng.standard_normal(len(t_hit)) * np.exp(-t_hit / 0.03) * fade).astype(np.float32)
     hat = (0.1 * rng.standard_normal(len(t_hit)) * np.exp(-t_hit / 0.008)).astype(np.float32)
     bass_notes = [40, 45, 43, 38]
     for i, start_s in enumerate(np.arange(0, duration_s, beat_s)):
         start = int(round(start_s * sr))
         downbeat = i % beats_per_bar == 0
-        hits = [hat, kick if downbeat else snare]
+        hits = [kick if downbeat else snare]
+        for k in range(division):
+            hat_at = start + int(round(k * beat_s / division * sr))
+            part = hat[: max(0, len(out) - hat_at)]
+            out[hat_at : hat_at + len(part)] += part
         if downbeat:
             hits.append(note(bass_notes[(i // beats_per_bar) % 4], beat_s * beats_per_bar, sr, amp=0.25))
         for hit in hits:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench import corpus
+from core.audio import decode
 from core.config import SAMPLE_RATE
 from core.plugin import Context, NotApplicable
 from plugins import tempo_meter
-from plugins.tempo_meter import TempoMeter, describe
+from plugins.tempo_meter import TempoMeter
 from tests import audio_factory as af
 
 SR = SAMPLE_RATE
@@ -49,16 +51,32 @@ def test_long_regions_are_tracked_in_chunks_without_seams(plugin: TempoMeter, mo
     assert result["beats_per_bar"] == 4
 
 
-def test_too_few_beats_is_not_applicable() -> None:
+def test_too_few_beats_is_not_applicable(plugin: TempoMeter) -> None:
     with pytest.raises(NotApplicable, match="beats were found"):
-        describe(np.array([0.5, 1.0]), None)
+        plugin.analyze(af.clicks(1.0, 4.5, SR) * 0.0, SR, CTX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bpm", [64, 88])
+def test_compound_metre_of_a_rendered_six_eight_pattern(plugin: TempoMeter, bpm: int, tmp_path) -> None:
+    """Drums, bass and chords in 6/8 rendered by fluidsynth: the beat is the dotted quarter."""
+    midi = tmp_path / "six_eight.mid"
+    corpus.rhythm_midi("6/8", bpm, 20.0, seed=bpm).save(midi)
+    audio = decode(corpus.render(midi, tmp_path / "six_eight.wav"), SR)
+    result = plugin.analyze(audio, SR, CTX)
+    assert result["bpm"] == pytest.approx(bpm, rel=0.04)
+    # Compound either way; two bars of 6/8 sound like one of 12/8, as 2/4 does like 4/4
+    # (bench/accuracy.py counts only the exact bar length).
+    assert (result["time_signature"], result["beats_per_bar"]) in {("6/8", 6), ("12/8", 12)}
+    beats_per_downbeat = len(result["beats"]) / len(result["downbeats"])
+    assert beats_per_downbeat == pytest.approx(result["beats_per_bar"] / 3, rel=0.15)
 
 
 def test_madmom_failure_falls_back_to_librosa(plugin: TempoMeter, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("network file unreadable")
 
-    monkeypatch.setattr(plugin, "_madmom_beats", broken)
+    monkeypatch.setattr(plugin, "activation", broken)
     result = plugin.analyze(af.rhythm(120, 4, 12.0, SR), SR, CTX)
     assert result["method"] == "librosa" and "network file unreadable" in result["fallback_reason"]
     assert result["bpm"] == pytest.approx(120, rel=0.04)
