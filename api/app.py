@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routers import analysis, plugins, system
+from api.routers import analysis, library, plugins, system
 from core import __version__
 from core.config import Settings, get_settings
 from core.engine import AudioSamplerEngine
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
 
     app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan)
     app.state.settings = settings
-    for router in (system.router, plugins.router, analysis.router):
+    for router in (system.router, plugins.router, analysis.router, library.router):
         app.include_router(router)
     _install_error_handlers(app)
     return app

@@ -101,3 +101,52 @@ class FileReport(BaseModel):
     analyzed_at: str | None = None
     regions: list[RegionReport]
     summary: dict[str, Any]
+
+
+class RegionItem(BaseModel):
+    """A region as a list shows it."""
+
+    id: int
+    file_id: int
+    path: str
+    name: str = Field(description="The file's name")
+    index: int = Field(description="Position of the region in its file, from 0")
+    start_s: float
+    end_s: float
+    duration_s: float
+    bpm: float | None
+    key: str | None = Field(description='e.g. "A minor"')
+    camelot: str | None = Field(description='Camelot code, e.g. "8A"')
+    loudness_lufs: float | None
+    content: str | None = Field(description="speech | music | noise | silence | mixed")
+
+
+class RegionPage(BaseModel):
+    total: int = Field(description="Regions matching, over all pages")
+    items: list[RegionItem]
+
+
+class FileItem(BaseModel):
+    """A file as a list shows it."""
+
+    id: int
+    path: str
+    name: str
+    duration_s: float | None
+    format: str | None
+    matching_regions: int = Field(description="Regions of this file that match the search")
+    summary: dict[str, Any]
+
+
+class FilePage(BaseModel):
+    total: int = Field(description="Files matching, over all pages")
+    items: list[FileItem]
+
+
+class LibraryStats(BaseModel):
+    files: int
+    regions: int
+    analyses: int
+    audio_s: float = Field(description="Seconds of audio in all stored files")
+    files_by_status: dict[str, int]
+    analyses_by_plugin: dict[str, dict[str, int]] = Field(description="Per plugin: outcome → count")

@@ -86,6 +86,11 @@ class Region(Base):
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     duration_s: Mapped[float] = mapped_column(Float, index=True)
+    #: Search facets copied from the plugins' results (database.store.FACETS), indexed.
+    bpm: Mapped[float | None] = mapped_column(Float, index=True)
+    key: Mapped[str | None] = mapped_column(String(16), index=True)
+    loudness_lufs: Mapped[float | None] = mapped_column(Float, index=True)
+    content: Mapped[str | None] = mapped_column(String(16), index=True)
     #: Small min/max waveform of the region itself (core.waveform dict).
     peaks: Mapped[dict[str, Any]] = mapped_column(JsonType)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from database.models import File, Region, RegionAnalysis
+from core import keys
+from database.models import File, Region, RegionAnalysis, Tag
 
 #: Keys of an analysis entry in a report that plugin results may not use.
 RESERVED_ANALYSIS_KEYS = ("status", "version", "elapsed_s", "error")
@@ -79,3 +81,112 @@ def totals(session: Session) -> dict[str, Any]:
         "audio_s": float(session.scalar(select(func.coalesce(func.sum(File.duration_s), 0.0))) or 0.0),
         "files_by_status": status_counts(session),
     }
+
+
+#: Sort orders of a search: name → columns.
+SORTS = {
+    "name": (File.name, Region.index),
+    "bpm": (Region.bpm,),
+    "duration": (Region.duration_s,),
+    "loudness": (Region.loudness_lufs,),
+    "key": (Region.key,),
+    "analyzed": (File.analyzed_at,),
+}
+
+
+@dataclass(frozen=True)
+class RegionQuery:
+    """What a search asks for. Ranges are inclusive; ``None`` leaves a filter out.
+
+    text: part of the file name, or a tag of the region or its file (case-insensitive).
+    keys: key names ("A minor") any of which the region's key may be.
+    bpm_*: beats per minute; duration_*: seconds; loudness_*: LUFS.
+    """
+
+    text: str | None = None
+    bpm_min: float | None = None
+    bpm_max: float | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    loudness_min: float | None = None
+    loudness_max: float | None = None
+    keys: tuple[str, ...] | None = None
+    content: str | None = None
+    sort: str = "name"
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def _region_filters(query: RegionQuery) -> list:
+    ranges = (
+        (Region.bpm, query.bpm_min, query.bpm_max),
+        (Region.duration_s, query.duration_min, query.duration_max),
+        (Region.loudness_lufs, query.loudness_min, query.loudness_max),
+    )
+    filters: list = [File.status == "ok"]
+    for column, low, high in ranges:
+        if low is not None:
+            filters.append(column >= low)
+        if high is not None:
+            filters.append(column <= high)
+    if query.keys is not None:
+        filters.append(Region.key.in_(query.keys))
+    if query.content is not None:
+        filters.append(Region.content == query.content)
+    if query.text:
+        pattern = f"%{query.text.lower()}%"
+        tagged = select(Tag.id).where(func.lower(Tag.tag) == query.text.lower(),
+                                      or_(Tag.region_id == Region.id, Tag.file_id == File.id))
+        filters.append(or_(func.lower(File.name).like(pattern), tagged.exists()))
+    return filters
+
+
+def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
+    """Regions that match ``query``: (how many in all, one page of list rows)."""
+    filters = _region_filters(query)
+    total = session.scalar(select(func.count()).select_from(Region).join(File).where(*filters)) or 0
+    order = [c.desc() if query.descending else c.asc() for c in SORTS[query.sort]]
+    rows = session.execute(
+        select(Region, File.path, File.name).join(File).where(*filters)
+        .order_by(*order, Region.id).limit(query.limit).offset(query.offset)
+    ).all()
+    return total, [region_row(region, path, name) for region, path, name in rows]
+
+
+def region_row(region: Region, path: str, name: str) -> dict[str, Any]:
+    """What a list view shows of a region."""
+    return {
+        "id": region.id, "file_id": region.file_id, "path": path, "name": name, "index": region.index,
+        "start_s": round(region.start_s, 4), "end_s": round(region.end_s, 4),
+        "duration_s": round(region.duration_s, 4), "bpm": region.bpm, "key": region.key,
+        "camelot": keys.camelot(*keys.parse_key(region.key)) if region.key else None,
+        "loudness_lufs": region.loudness_lufs, "content": region.content,
+    }
+
+
+def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
+    """Files with at least one region that matches ``query`` (sorted by name), with
+    their summary and how many of their regions matched."""
+    filters = _region_filters(query)
+    matching = (select(Region.file_id, func.count().label("matches")).join(File).where(*filters)
+                .group_by(Region.file_id).subquery())
+    total = session.scalar(select(func.count()).select_from(matching)) or 0
+    name = File.name.desc() if query.descending else File.name.asc()
+    rows = session.execute(
+        select(File, matching.c.matches).join(matching, matching.c.file_id == File.id)
+        .options(selectinload(File.summary)).order_by(name, File.id).limit(query.limit).offset(query.offset)
+    ).all()
+    return total, [{"id": f.id, "path": f.path, "name": f.name, "duration_s": f.duration_s, "format": f.format,
+                    "matching_regions": matches, "summary": f.summary.summary if f.summary else {}}
+                   for f, matches in rows]
+
+
+def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Per plugin, the number of region analyses per outcome."""
+    counts: dict[str, dict[str, int]] = {}
+    rows = session.execute(select(RegionAnalysis.plugin, RegionAnalysis.status, func.count())
+                           .group_by(RegionAnalysis.plugin, RegionAnalysis.status))
+    for plugin, status, count in rows:
+        counts.setdefault(plugin, {})[status] = count
+    return counts

@@ -32,13 +32,13 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
-    def migrate(self) -> None:
-        """Apply every Alembic migration not yet applied (idempotent)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Apply every Alembic migration up to ``revision`` not yet applied (idempotent)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -13,6 +13,14 @@ from sqlalchemy.orm import Session
 
 from database.models import File, FileStatus, FileSummary, Region, RegionAnalysis, Waveform
 
+#: Region column ← (plugin, result key): the facets search filters and sorts on.
+FACETS = {
+    "bpm": ("tempo_meter", "bpm"),
+    "key": ("key_finder", "key"),
+    "loudness_lufs": ("features", "loudness_lufs"),
+    "content": ("content", "label"),
+}
+
 
 @dataclass(frozen=True)
 class AnalysisRecord:
@@ -81,16 +89,16 @@ def replace_file(
     )
     session.add(file)
     for record in regions:
-        file.regions.append(
-            Region(
-                index=record.index,
-                start_s=record.start_s,
-                end_s=record.end_s,
-                duration_s=record.end_s - record.start_s,
-                peaks=record.peaks,
-                analyses=[_analysis_row(a) for a in record.analyses],
-            )
+        region = Region(
+            index=record.index,
+            start_s=record.start_s,
+            end_s=record.end_s,
+            duration_s=record.end_s - record.start_s,
+            peaks=record.peaks,
+            analyses=[_analysis_row(a) for a in record.analyses],
         )
+        set_facets(region)
+        file.regions.append(region)
     if waveform is not None:
         file.waveform = Waveform(overview=waveform["overview"], zoom=waveform["zoom"])
     session.flush()
@@ -110,6 +118,14 @@ def upsert_analyses(region: Region, analyses: list[AnalysisRecord]) -> None:
         row.result = record.result
         row.error = record.error
         row.elapsed_s = record.elapsed_s
+    set_facets(region)
+
+
+def set_facets(region: Region) -> None:
+    """Copy the FACETS of the region's successful analyses into its columns."""
+    results = {row.plugin: row.result or {} for row in region.analyses if row.status == "ok"}
+    for column, (plugin, key) in FACETS.items():
+        setattr(region, column, results.get(plugin, {}).get(key))
 
 
 def set_summary(session: Session, file: File, summary: dict[str, Any]) -> None:

@@ -1,0 +1,115 @@
+"""Searching and reading the library: ``/database/files``, ``/database/files/{path}``,
+``/database/stats``, ``/api/regions`` and ``/api/audio/{file_id}``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep
+from api.schemas import ErrorResponse, FilePage, FileReport, LibraryStats, RegionPage
+from core import keys
+from database import queries
+from database.models import File
+
+router = APIRouter(tags=["library"])
+NOT_FOUND = {404: {"model": ErrorResponse}}
+
+
+def region_query(
+    query: Annotated[str | None, Query(description="Part of the file name, or a tag")] = None,
+    bpm_min: Annotated[float | None, Query(ge=0)] = None,
+    bpm_max: Annotated[float | None, Query(ge=0)] = None,
+    duration_min: Annotated[float | None, Query(ge=0, description="Seconds")] = None,
+    duration_max: Annotated[float | None, Query(ge=0, description="Seconds")] = None,
+    loudness_min: Annotated[float | None, Query(description="LUFS")] = None,
+    loudness_max: Annotated[float | None, Query(description="LUFS")] = None,
+    key: Annotated[str | None, Query(description='A key ("A minor", "F#") or a Camelot code ("8A")')] = None,
+    compatible: Annotated[bool, Query(description="Also the harmonically compatible keys (Camelot "
+                                                  "neighbours and the relative key)")] = False,
+    content: Annotated[Literal["speech", "music", "noise", "silence", "mixed"] | None, Query()] = None,
+    sort: Annotated[Literal[tuple(queries.SORTS)], Query()] = "name",  # type: ignore[valid-type]
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> queries.RegionQuery:
+    """The search parameters shared by the file and the region search."""
+    return queries.RegionQuery(
+        text=query, bpm_min=bpm_min, bpm_max=bpm_max, duration_min=duration_min, duration_max=duration_max,
+        loudness_min=loudness_min, loudness_max=loudness_max, keys=_key_names(key, compatible) if key else None,
+        content=content, sort=sort, descending=order == "desc", limit=limit, offset=offset)
+
+
+def _key_names(text: str, compatible: bool) -> tuple[str, ...]:
+    try:
+        tonic, mode = keys.from_camelot(text) if text[:-1].isdigit() else keys.parse_key(text)
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=f"unknown key {text!r}: use e.g. 'A minor', 'F#' or '8A'") from exc
+    found = keys.compatible(tonic, mode) if compatible else [(tonic, mode)]
+    return tuple(keys.key_name(t, m) for t, m in found)
+
+
+QueryDep = Annotated[queries.RegionQuery, Depends(region_query)]
+
+
+@router.get("/database/files", response_model=FilePage)
+async def search_files(search: QueryDep, engine: EngineDep) -> FilePage:
+    """Files with at least one region matching every filter given."""
+    total, items = await run_in_threadpool(_read, engine, queries.search_files, search)
+    return FilePage(total=total, items=items)
+
+
+@router.get("/api/regions", response_model=RegionPage)
+async def search_regions(search: QueryDep, engine: EngineDep) -> RegionPage:
+    """Regions matching every filter given, sorted and paged."""
+    total, items = await run_in_threadpool(_read, engine, queries.search_regions, search)
+    return RegionPage(total=total, items=items)
+
+
+@router.get("/database/files/{path:path}", response_model=FileReport, responses=NOT_FOUND)
+async def file_detail(path: str, engine: EngineDep) -> FileReport:
+    """The stored report of the file at ``path`` (as analysed: an absolute path)."""
+    report = await run_in_threadpool(_report, engine, "/" + path.lstrip("/"))
+    if report is None:
+        raise HTTPException(status_code=404, detail=f"no analysed file at {'/' + path.lstrip('/')}")
+    return FileReport(**report)
+
+
+@router.get("/database/stats", response_model=LibraryStats)
+async def stats(engine: EngineDep) -> LibraryStats:
+    def read() -> LibraryStats:
+        with engine.database.session() as session:
+            return LibraryStats(**queries.totals(session), analyses_by_plugin=queries.plugin_status_counts(session))
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/api/audio/{file_id}", response_class=FileResponse, responses=NOT_FOUND)
+async def audio(file_id: int, engine: EngineDep) -> FileResponse:
+    """The original audio of an analysed file; supports HTTP Range so players can seek."""
+    def locate() -> Path | None:
+        with engine.database.session() as session:
+            file = session.get(File, file_id)
+            return Path(file.path) if file is not None else None
+
+    path = await run_in_threadpool(locate)
+    if path is None:
+        raise HTTPException(status_code=404, detail=f"no file with id {file_id}")
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail=f"{path.name} is no longer on disk")
+    return FileResponse(path, filename=path.name)
+
+
+def _read(engine, search_fn, search: queries.RegionQuery):
+    with engine.database.session() as session:
+        return search_fn(session, search)
+
+
+def _report(engine, path: str) -> dict | None:
+    with engine.database.session() as session:
+        file = queries.get_file(session, path)
+        return queries.file_report(file) if file is not None else None

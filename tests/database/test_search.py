@@ -1,0 +1,99 @@
+"""Region facets and the search queries behind /database/files and /api/regions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, text
+
+from database import queries, store
+from database.models import Region, Tag
+from database.session import Database
+
+PEAKS = {"sample_rate": 22_050, "samples_per_pixel": 1, "length": 1, "min": [0.0], "max": [0.1]}
+
+
+def _analyses(bpm: float, key: str, lufs: float, status: str = "ok") -> list[store.AnalysisRecord]:
+    return [store.AnalysisRecord("tempo_meter", "1", status, {"bpm": bpm}),
+            store.AnalysisRecord("key_finder", "1", "ok", {"key": key}),
+            store.AnalysisRecord("features", "1", "ok", {"loudness_lufs": lufs})]
+
+
+@pytest.fixture
+def library(database: Database) -> Database:
+    """Three files: a loop at 90 bpm in A minor (two regions), 128 in E minor, 100 in F# major."""
+    files = {
+        "/lib/loop_am.wav": [(90.0, "A minor", -10.0), (91.0, "A minor", -20.0)],
+        "/lib/loop_em.wav": [(128.0, "E minor", -12.0)],
+        "/lib/pad_fs.wav": [(100.0, "F# major", -30.0)],
+    }
+    with database.session() as session:
+        for path, rows in files.items():
+            records = [store.RegionRecord(i, 2.0 * i, 2.0 * i + 1.5 + i, PEAKS, _analyses(*row))
+                       for i, row in enumerate(rows)]
+            store.replace_file(session, store.FileFacts(path, path[-10:].ljust(64, "0"), 10, {}), regions=records)
+    return database
+
+
+def _search(database: Database, **filters) -> tuple[int, list[dict]]:
+    with database.session() as session:
+        return queries.search_regions(session, queries.RegionQuery(**filters))
+
+
+def test_facets_are_copied_from_successful_results_only(library: Database) -> None:
+    with library.session() as session:
+        region = session.scalar(select(Region).where(Region.bpm == 128.0))
+        assert (region.key, region.loudness_lufs, region.content) == ("E minor", -12.0, None)
+        store.upsert_analyses(region, [store.AnalysisRecord("tempo_meter", "2", "timeout", error="slow")])
+        assert region.bpm is None and region.key == "E minor"
+
+
+def test_ranges_keys_text_sort_and_pages(library: Database) -> None:
+    assert _search(library, bpm_min=85, bpm_max=95)[0] == 2
+    assert _search(library, loudness_min=-15)[0] == 2
+    assert _search(library, duration_min=2.0)[0] == 1
+    assert [r["key"] for r in _search(library, keys=("E minor", "F# major"))[1]] == ["E minor", "F# major"]
+    assert _search(library, text="LOOP")[0] == 3
+    total, page = _search(library, sort="bpm", descending=True, limit=2, offset=1)
+    assert total == 4 and [r["bpm"] for r in page] == [100.0, 91.0]
+    row = _search(library, keys=("A minor",), limit=1)[1][0]
+    assert row["camelot"] == "8A" and row["name"] == "loop_am.wav" and row["index"] == 0
+
+
+def test_a_tag_finds_its_region_and_a_file_tag_its_regions(library: Database) -> None:
+    with library.session() as session:
+        region = session.scalar(select(Region).where(Region.bpm == 100.0))
+        session.add(Tag(region_id=region.id, tag="Warm Pad", source="user"))
+        am = session.scalar(select(Region).where(Region.bpm == 90.0))
+        session.add(Tag(file_id=am.file_id, tag="vinyl", source="user"))
+    assert [r["bpm"] for r in _search(library, text="warm pad")[1]] == [100.0]
+    assert sorted(r["bpm"] for r in _search(library, text="vinyl")[1]) == [90.0, 91.0]
+
+
+def test_files_with_matching_regions(library: Database) -> None:
+    with library.session() as session:
+        total, files = queries.search_files(session, queries.RegionQuery(bpm_min=89))
+        assert total == 3 and [f["matching_regions"] for f in files] == [2, 1, 1]
+        total, files = queries.search_files(session, queries.RegionQuery(keys=("A minor",), descending=True))
+        assert total == 1 and files[0]["path"] == "/lib/loop_am.wav"
+        assert queries.plugin_status_counts(session)["tempo_meter"] == {"ok": 4}
+
+
+def test_the_migration_fills_the_facets_of_earlier_analyses(database: Database, tmp_path) -> None:
+    old = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    old.migrate("0001")
+    with old.engine.begin() as connection:
+        connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
+                                "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
+        connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
+                                "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
+        for plugin, result in (("tempo_meter", {"bpm": 120.5}), ("key_finder", {"key": "D major"})):
+            connection.execute(text("INSERT INTO region_analysis (region_id, plugin, plugin_version, status, result, "
+                                    "elapsed_s, created_at) VALUES (1, :p, '1', 'ok', :r, 0, '2026-01-01')"),
+                               {"p": plugin, "r": json.dumps(result)})
+    old.migrate()
+    with old.session() as session:
+        region = session.get(Region, 1)
+        assert (region.bpm, region.key, region.loudness_lufs) == (120.5, "D major", None)
+    old.dispose()
