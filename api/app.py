@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routers import analysis, library, plugins, system
+from api.jobs import JobManager
+from api.routers import analysis, jobs, library, plugins, system
 from core import __version__
 from core.config import Settings, get_settings
 from core.engine import AudioSamplerEngine
@@ -32,15 +33,17 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or AudioSamplerEngine(settings)
+        app.state.jobs = JobManager(app.state.engine)
         try:
             yield
         finally:
+            app.state.jobs.close()
             if engine is None:
                 app.state.engine.close()
 
     app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan)
     app.state.settings = settings
-    for router in (system.router, plugins.router, analysis.router, library.router):
+    for router in (system.router, plugins.router, analysis.router, library.router, jobs.router):
         app.include_router(router)
     _install_error_handlers(app)
     return app

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from api.jobs import JobManager
+from api.paths import PathNotAllowed, confine
 from core.config import Settings
 from core.engine import AudioSamplerEngine
 
@@ -14,9 +17,22 @@ def get_engine(request: Request) -> AudioSamplerEngine:
     return request.app.state.engine
 
 
+def get_jobs(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
 def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def confined(text: str, settings: Settings) -> Path:
+    """``text`` as a real path inside the allowed roots, or a 403 saying why not."""
+    try:
+        return confine(text, settings.allowed_roots)
+    except PathNotAllowed as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
+
+
 EngineDep = Annotated[AudioSamplerEngine, Depends(get_engine)]
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -150,3 +150,36 @@ class LibraryStats(BaseModel):
     audio_s: float = Field(description="Seconds of audio in all stored files")
     files_by_status: dict[str, int]
     analyses_by_plugin: dict[str, dict[str, int]] = Field(description="Per plugin: outcome → count")
+
+
+class JobRequest(BaseModel):
+    paths: list[str] = Field(min_length=1, description="Files and folders inside the library roots")
+    plugins: list[str] | None = Field(None, description="Plugins to run (default: all)")
+    force: bool = Field(False, description="Re-analyse files even when unchanged")
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    files: int = Field(description="Audio files the job will analyse")
+
+
+class JobFile(BaseModel):
+    path: str
+    stage: str | None = Field(None, description="hashing | decoding | analysing | storing | done | skipped")
+    done: int | None = Field(None, description="Plugin calls finished for this file")
+    total: int | None = Field(None, description="Plugin calls planned for this file")
+    status: str | None = Field(None, description="ok | error, once the file is finished")
+    error_code: str | None = None
+    error: str | None = None
+    file_id: int | None = None
+    regions: int | None = None
+
+
+class JobStatus(BaseModel):
+    id: str
+    state: str = Field(description="queued | running | done | cancelled | interrupted")
+    created_at: str
+    updated_at: str
+    total_files: int
+    finished_files: int
+    files: list[JobFile]

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     decode_memory_mb: int = Field(1024, gt=0)
     #: Files longer than this are refused with ``TooLong``, seconds.
     max_duration_s: float = Field(6 * 3600.0, gt=0)
+    #: Folders whose files clients may name (``POST /analyze``, jobs); the upload folder
+    #: is always allowed. JSON list in the environment.
+    library_roots: list[Path] = Field(default_factory=lambda: [Path.home()])
     #: Largest upload accepted by the API, MiB.
     max_upload_mb: int = Field(1024, gt=0)
     #: Interpreter of the experimental (Essentia) environment, and the worker it runs.
@@ -84,6 +87,16 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("library_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[Path]) -> list[Path]:
+        return [root.expanduser().resolve() for root in value]
+
+    @property
+    def allowed_roots(self) -> list[Path]:
+        """Where paths from clients may lead: the library roots and the upload folder."""
+        return [*self.library_roots, self.upload_dir]
 
     @property
     def effective_database_url(self) -> str:

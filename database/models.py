@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -160,3 +161,33 @@ class Tag(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobState:
+    """Values of ``jobs.state``. ``interrupted``: the server stopped while it ran."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    ACTIVE = (QUEUED, RUNNING)
+
+
+class Job(Base):
+    """An analysis job of the API: the files to analyse and each one's outcome so far.
+
+    paths: absolute paths, in order; outcomes: ``{path: {"status", "error_code", "error",
+    "file_id"}}`` for the files finished.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    paths: Mapped[list[str]] = mapped_column(JsonType)
+    plugins: Mapped[list[str] | None] = mapped_column(JsonType)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcomes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

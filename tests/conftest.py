@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from tests import audio_factory as af
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
     """Settings isolated in ``data_dir`` with two workers (the CI machine has two cores)."""
-    values = {"data_dir": data_dir, "database_url": "", "workers": 2, "region": RegionSettings(), **overrides}
+    values = {"data_dir": data_dir, "database_url": "", "workers": 2, "region": RegionSettings(),
+              "library_roots": [Path(tempfile.gettempdir())], **overrides}
     return Settings(**values)
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.engine import AudioSamplerEngine
+from database.session import Database
 from tests import audio_factory as af
 from tests.conftest import make_settings
 
@@ -79,7 +80,9 @@ def test_errors_are_json_with_a_message(client: TestClient, tmp_path: Path) -> N
 
 
 def test_unexpected_errors_are_json_without_a_trace(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path / "data"), engine=_ExplodingEngine())  # type: ignore[arg-type]
+    settings = make_settings(tmp_path / "data")
+    settings.ensure_dirs()
+    app = create_app(settings, engine=_ExplodingEngine(Database(settings.effective_database_url)))  # type: ignore[arg-type]
     with TestClient(app, raise_server_exceptions=False) as test_client:
         response = test_client.get("/status")
     assert response.status_code == 500
@@ -93,6 +96,10 @@ def test_openapi_describes_the_reports(client: TestClient) -> None:
 
 
 class _ExplodingEngine:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        database.migrate()
+
     def status(self) -> dict:
         raise RuntimeError("secret internals")
 

@@ -28,7 +28,7 @@ def test_migrations_build_every_table_and_are_idempotent(database: Database) -> 
     assert {"files", "regions", "region_analysis", "file_summary", "waveforms", "tags", "alembic_version"} <= tables
     database.migrate()  # a second run changes nothing
     with database.session() as session:
-        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(database: Database) -> None:

@@ -1,0 +1,183 @@
+"""Analysis jobs: files analysed in the background while clients come and go.
+
+A job's files and each finished file's outcome are in the database (``jobs`` table),
+written after every file, so a job survives a client disconnect and a server restart:
+jobs that were queued or running when the server stopped are marked ``interrupted``
+at the next start and can be resumed (files already stored are skipped by their
+content hash). Live progress (each file's stage and plugin calls) is kept in memory
+as a list of events that the Server-Sent Events stream replays.
+
+Jobs run one after another on one thread; the files of a job run in parallel on the
+engine's workers. Cancelling stops files that have not started; files in progress
+finish and are stored whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from core.engine import AudioSamplerEngine, Progress, expand_paths
+from database.models import Job, JobState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveJob:
+    """What a running job has done since the server started: events in order."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    finished: bool = False
+
+
+class JobManager:
+    """Queue, run, follow, cancel and resume analysis jobs of one engine."""
+
+    def __init__(self, engine: AudioSamplerEngine):
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="analysis-job")
+        self._live: dict[str, LiveJob] = {}
+        self._lock = threading.Lock()
+        self._closing = False
+        self.interrupted = self._mark_interrupted()
+
+    # ------------------------------------------------------------------ commands
+
+    def submit(self, paths: list[str], plugins: list[str] | None = None, force: bool = False) -> str:
+        """Queue the files (folders are expanded now); returns the job's id."""
+        files = [str(p) for p in expand_paths(paths)]
+        job_id = uuid.uuid4().hex
+        with self.engine.database.session() as session:
+            session.add(Job(id=job_id, state=JobState.QUEUED, paths=files, plugins=plugins, force=force, outcomes={}))
+        self._start(job_id)
+        return job_id
+
+    def resume(self, job_id: str) -> bool:
+        """Queue an interrupted or cancelled job again; False if it cannot be resumed."""
+        with self.engine.database.session() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.state not in (JobState.INTERRUPTED, JobState.CANCELLED):
+                return False
+            job.state = JobState.QUEUED
+        self._start(job_id)
+        return True
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a queued or running job; False if there is no such active job."""
+        live = self._live.get(job_id)
+        if live is None or live.finished:
+            return False
+        live.cancel.set()
+        return True
+
+    def close(self) -> None:
+        """Stop every job without waiting (the server is stopping): the running one ends
+        ``interrupted`` (files in progress are not stored once the engine closes), the
+        queued ones stay queued and are marked ``interrupted`` at the next start."""
+        self._closing = True
+        for live in list(self._live.values()):
+            live.cancel.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job's state and every file's progress and outcome, or None."""
+        with self.engine.database.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                return None
+            live = self._live.get(job_id)
+            stages = dict(live.stages) if live else {}
+            files = [{"path": path, **stages.get(path, {}), **job.outcomes.get(path, {})} for path in job.paths]
+            return {"id": job.id, "state": job.state, "created_at": job.created_at.isoformat(),
+                    "updated_at": job.updated_at.isoformat(), "total_files": len(job.paths),
+                    "finished_files": len(job.outcomes), "files": files}
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.database.session() as session:
+            ids = session.scalars(select(Job.id).order_by(Job.created_at.desc()).limit(limit)).all()
+        return [job for job in map(self.get, ids) if job is not None]
+
+    def events_since(self, job_id: str, index: int) -> tuple[list[dict[str, Any]], bool]:
+        """Events from ``index`` on, and whether the job has ended (or is not running here)."""
+        live = self._live.get(job_id)
+        if live is None:
+            return [], True
+        with self._lock:
+            return live.events[index:], live.finished
+
+    # ------------------------------------------------------------------ running
+
+    def _start(self, job_id: str) -> None:
+        live = self._live[job_id] = LiveJob()
+        self._emit(live, {"type": "state", "state": JobState.QUEUED})
+        self._executor.submit(self._run, job_id, live)
+
+    def _run(self, job_id: str, live: LiveJob) -> None:
+        state = JobState.DONE
+        try:
+            with self.engine.database.session() as session:
+                job = session.get(Job, job_id)
+                job.state = JobState.RUNNING
+                todo = [p for p in job.paths if p not in job.outcomes]
+                plugins, force = job.plugins, job.force
+            self._emit(live, {"type": "state", "state": JobState.RUNNING})
+            if live.cancel.is_set():
+                state = JobState.CANCELLED
+            else:
+                reports = self.engine.analyze_paths(todo, plugins, force, progress=lambda p: self._progress(live, p))
+                for report in reports:
+                    self._record(job_id, live, report)
+                    if live.cancel.is_set():
+                        reports.close()  # files not started are dropped
+                        state = JobState.CANCELLED
+                        break
+        except Exception as exc:  # a job must end with a state, whatever happened
+            log.exception("analysis job %s failed", job_id)
+            state = JobState.INTERRUPTED
+            self._emit(live, {"type": "error", "error": f"internal error: {type(exc).__name__}: {exc}"})
+        if self._closing:
+            state = JobState.INTERRUPTED
+        with self.engine.database.session() as session:
+            session.get(Job, job_id).state = state
+        with self._lock:
+            live.finished = True
+        self._emit(live, {"type": "state", "state": state})
+
+    def _progress(self, live: LiveJob, progress: Progress) -> None:
+        stage = {"stage": progress.stage, "done": progress.done, "total": progress.total}
+        live.stages[progress.path] = stage
+        self._emit(live, {"type": "progress", "path": progress.path, **stage})
+
+    def _record(self, job_id: str, live: LiveJob, report: dict[str, Any]) -> None:
+        """Store a finished file's outcome in the job (a file cut short by a shutdown,
+        ``cancelled``, is not finished: a resumed job analyses it)."""
+        if report.get("error_code") == "cancelled":
+            return
+        outcome = {"status": report["status"], "error_code": report.get("error_code"), "error": report.get("error"),
+                   "file_id": report.get("id"), "regions": len(report.get("regions", []))}
+        with self.engine.database.session() as session:
+            job = session.get(Job, job_id)
+            job.outcomes = {**job.outcomes, report["path"]: outcome}
+        self._emit(live, {"type": "file", "path": report["path"], **outcome})
+
+    def _emit(self, live: LiveJob, event: dict[str, Any]) -> None:
+        with self._lock:
+            live.events.append(event)
+
+    def _mark_interrupted(self) -> int:
+        with self.engine.database.session() as session:
+            active = session.scalars(select(Job).where(Job.state.in_(JobState.ACTIVE))).all()
+            for job in active:
+                job.state = JobState.INTERRUPTED
+            return len(active)

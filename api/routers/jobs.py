@@ -1,0 +1,141 @@
+"""Analysis jobs and uploads: ``POST /api/jobs``, ``POST /api/analyze/upload``,
+``GET /api/jobs[/{id}]``, ``GET /api/jobs/{id}/events`` (Server-Sent Events),
+``DELETE /api/jobs/{id}`` and ``POST /api/jobs/{id}/resume``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import JobsDep, SettingsDep, confined
+from api.paths import safe_name
+from api.schemas import ErrorResponse, JobCreated, JobRequest, JobStatus
+from core.engine import AUDIO_EXTENSIONS
+
+router = APIRouter(tags=["jobs"])
+NOT_FOUND = {404: {"model": ErrorResponse}}
+_EVENT_POLL_S = 0.2
+_UPLOAD_BLOCK = 1 << 20
+
+
+@router.post("/api/jobs", response_model=JobCreated, status_code=202,
+             responses={403: {"model": ErrorResponse}})
+async def create_job(body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
+    """Analyse files and folders (recursively) on the server's disk in the background."""
+    paths = [str(confined(p, settings)) for p in body.paths]
+    job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force)
+    return JobCreated(job_id=job_id, files=(await run_in_threadpool(jobs.get, job_id))["total_files"])
+
+
+@router.post("/api/analyze/upload", response_model=JobCreated, status_code=202,
+             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}})
+async def upload(request: Request, files: Annotated[list[UploadFile], File(description="Audio files")],
+                 jobs: JobsDep, settings: SettingsDep) -> JobCreated:
+    """Store uploaded files (each under the size limit, with an audio extension) and
+    analyse them as one job."""
+    limit = settings.max_upload_mb << 20
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit * max(1, len(files)):
+        raise HTTPException(status_code=413, detail=f"the upload is larger than {settings.max_upload_mb} MiB a file")
+    for item in files:
+        if Path(item.filename or "").suffix.lower() not in AUDIO_EXTENSIONS:
+            raise HTTPException(status_code=400, detail=f"{item.filename!r} is not an audio file this server reads "
+                                f"({', '.join(sorted(AUDIO_EXTENSIONS))})")
+    folder = settings.upload_dir / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    try:
+        paths = [str(await _save(item, folder, limit)) for item in files]
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    job_id = await run_in_threadpool(jobs.submit, paths)
+    return JobCreated(job_id=job_id, files=len(paths))
+
+
+async def _save(item: UploadFile, folder: Path, limit: int) -> Path:
+    """Stream one upload to ``folder``; the file appears whole or not at all."""
+    target = folder / safe_name(item.filename or "")
+    while target.exists():  # two uploads of the same name
+        target = target.with_stem(target.stem + "_")
+    partial = target.with_name(target.name + ".part")
+    written = 0
+    with partial.open("wb") as out:
+        while block := await item.read(_UPLOAD_BLOCK):
+            written += len(block)
+            if written > limit:
+                raise HTTPException(status_code=413, detail=f"{item.filename} is larger than {limit >> 20} MiB")
+            out.write(block)
+    if written == 0:
+        partial.unlink()
+        raise HTTPException(status_code=400, detail=f"{item.filename} is empty")
+    partial.rename(target)
+    return target
+
+
+@router.get("/api/jobs", response_model=list[JobStatus])
+async def list_jobs(jobs: JobsDep) -> list[JobStatus]:
+    """The most recent jobs first."""
+    return [JobStatus(**job) for job in await run_in_threadpool(jobs.recent)]
+
+
+@router.get("/api/jobs/{job_id}", response_model=JobStatus, responses=NOT_FOUND)
+async def job_status(job_id: str, jobs: JobsDep) -> JobStatus:
+    return JobStatus(**_found(await run_in_threadpool(jobs.get, job_id), job_id))
+
+
+@router.get("/api/jobs/{job_id}/events", responses=NOT_FOUND,
+            response_class=StreamingResponse)
+async def job_events(job_id: str, jobs: JobsDep) -> StreamingResponse:
+    """Server-Sent Events: ``state``, ``progress`` (a file's stage and plugin calls done /
+    planned) and ``file`` (a finished file's outcome), until the job ends."""
+    _found(await run_in_threadpool(jobs.get, job_id), job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        sent = 0
+        while True:
+            events, finished = jobs.events_since(job_id, sent)
+            for event in events:
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+            sent += len(events)
+            if finished and not events:
+                state = (await run_in_threadpool(jobs.get, job_id))["state"]
+                yield f"event: end\ndata: {json.dumps({'type': 'end', 'state': state})}\n\n"
+                return
+            await asyncio.sleep(_EVENT_POLL_S)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.delete("/api/jobs/{job_id}", response_model=JobStatus, responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
+async def cancel_job(job_id: str, jobs: JobsDep) -> JobStatus:
+    """Cancel a job: files not started are dropped, files in progress are finished."""
+    job = _found(await run_in_threadpool(jobs.get, job_id), job_id)
+    if not jobs.cancel(job_id):
+        raise HTTPException(status_code=409, detail=f"job {job_id} is {job['state']}: nothing to cancel")
+    return JobStatus(**await run_in_threadpool(jobs.get, job_id))
+
+
+@router.post("/api/jobs/{job_id}/resume", response_model=JobStatus,
+             responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
+async def resume_job(job_id: str, jobs: JobsDep) -> JobStatus:
+    """Run an interrupted or cancelled job's remaining files."""
+    job = _found(await run_in_threadpool(jobs.get, job_id), job_id)
+    if not await run_in_threadpool(jobs.resume, job_id):
+        raise HTTPException(status_code=409, detail=f"job {job_id} is {job['state']}: only interrupted or "
+                            "cancelled jobs can be resumed")
+    return JobStatus(**await run_in_threadpool(jobs.get, job_id))
+
+
+def _found(job: dict | None, job_id: str) -> dict:
+    if job is None:
+        raise HTTPException(status_code=404, detail=f"no job {job_id}")
+    return job
