@@ -56,12 +56,17 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from api.app import InsecureBinding, create_app
 
     settings = get_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if args.host or args.port:
+        settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    try:
+        app = create_app(settings)
+    except InsecureBinding as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
 

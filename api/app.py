@@ -6,6 +6,7 @@ server process itself never decodes audio or runs plugin code.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,9 +27,19 @@ log = logging.getLogger(__name__)
 VERSION = __version__
 
 
+class InsecureBinding(RuntimeError):
+    """The server would listen beyond this machine without an API token."""
+
+
 def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | None = None) -> FastAPI:
-    """Build the app. ``engine`` lets tests share one; by default the app makes its own."""
+    """Build the app. ``engine`` lets tests share one; by default the app makes its own.
+
+    Raises: InsecureBinding when ``settings.host`` is not loopback and no token is set.
+    """
     settings = settings or get_settings()
+    if not settings.loopback and not settings.api_token:
+        raise InsecureBinding(f"listening on {settings.host} needs AUDIO_SAMPLER_API_TOKEN: anyone who can reach "
+                              "the port could read your library")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +57,22 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
     for router in (system.router, plugins.router, analysis.router, library.router, jobs.router):
         app.include_router(router)
     _install_error_handlers(app)
+    if settings.api_token:
+        _require_token(app, settings.api_token)
     return app
+
+
+def _require_token(app: FastAPI, token: str) -> None:
+    """Every request but ``/health`` must carry ``Authorization: Bearer <token>``."""
+    expected = f"Bearer {token}".encode()
+
+    @app.middleware("http")
+    async def check_token(request: Request, call_next):
+        given = request.headers.get("authorization", "").encode()
+        if request.url.path != "/health" and not hmac.compare_digest(given, expected):
+            return JSONResponse({"error": "missing or wrong API token (Authorization: Bearer …)"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

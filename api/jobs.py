@@ -103,6 +103,10 @@ class JobManager:
                     "updated_at": job.updated_at.isoformat(), "total_files": len(job.paths),
                     "finished_files": len(job.outcomes), "files": files}
 
+    def active(self) -> int:
+        """Jobs queued or running in this server."""
+        return sum(1 for live in self._live.values() if not live.finished)
+
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.engine.database.session() as session:
             ids = session.scalars(select(Job.id).order_by(Job.created_at.desc()).limit(limit)).all()

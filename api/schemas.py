@@ -183,3 +183,34 @@ class JobStatus(BaseModel):
     total_files: int
     finished_files: int
     files: list[JobFile]
+
+
+class RegionDetail(RegionItem):
+    peaks: dict[str, Any] = Field(description="The region's own min/max peaks (core.waveform layout)")
+    analysis: dict[str, dict[str, Any]] = Field(description="Per plugin: status, version, elapsed_s, error, result")
+
+
+class WaveformPeaks(BaseModel):
+    sample_rate: int
+    samples_per_pixel: int
+    length: int
+    min: list[float]
+    max: list[float]
+
+
+class Resources(BaseModel):
+    cpu_percent: float = Field(description="Whole machine, since the previous call")
+    cpu_count: int
+    memory_total_mb: float
+    memory_available_mb: float
+    server_rss_mb: float = Field(description="This server process (workers not included)")
+    disk_free_mb: float = Field(description="Free space where the data folder is")
+    data_dir: str
+    workers: dict[str, Any]
+    active_jobs: int
+
+
+class CleanupReport(BaseModel):
+    temp_files: int = Field(description="Decoded audio left by processes that are gone")
+    partial_uploads: int = Field(description="Uploads cut off more than an hour ago")
+    empty_folders: int

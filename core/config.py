@@ -7,6 +7,7 @@ without a prefix (as every database tool expects), everything else with the pref
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     bridge_start_timeout_s: float = Field(60.0, gt=0)
     #: Address the server binds to; loopback unless deliberately changed.
     host: str = "127.0.0.1"
+    #: Token clients must send (``Authorization: Bearer …``); required when ``host`` is
+    #: not a loopback address.
+    api_token: str = Field("", repr=False)
     port: int = Field(8000, ge=1, le=65535)
     region: RegionSettings = Field(default_factory=RegionSettings)
 
@@ -97,6 +101,14 @@ class Settings(BaseSettings):
     def allowed_roots(self) -> list[Path]:
         """Where paths from clients may lead: the library roots and the upload folder."""
         return [*self.library_roots, self.upload_dir]
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the server listens on this machine only."""
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
 
     @property
     def effective_database_url(self) -> str:

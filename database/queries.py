@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import keys
-from database.models import File, Region, RegionAnalysis, Tag
+from database.models import File, Region, RegionAnalysis, Tag, Waveform
 
 #: Keys of an analysis entry in a report that plugin results may not use.
 RESERVED_ANALYSIS_KEYS = ("status", "version", "elapsed_s", "error")
@@ -190,3 +190,18 @@ def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:
     for plugin, status, count in rows:
         counts.setdefault(plugin, {})[status] = count
     return counts
+
+
+def get_region(session: Session, region_id: int) -> dict[str, Any] | None:
+    """A region's list row with every plugin outcome and its own peaks, or None."""
+    region = session.get(Region, region_id, options=[selectinload(Region.analyses), selectinload(Region.file)])
+    if region is None:
+        return None
+    return {**region_row(region, region.file.path, region.file.name), "peaks": region.peaks,
+            "analysis": {row.plugin: analysis_entry(row) for row in region.analyses}}
+
+
+def get_waveform(session: Session, file_id: int) -> dict[str, dict] | None:
+    """The file's stored ``{"overview", "zoom"}`` peaks (core.waveform dicts), or None."""
+    waveform = session.get(Waveform, file_id)
+    return {"overview": waveform.overview, "zoom": waveform.zoom} if waveform is not None else None

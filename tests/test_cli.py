@@ -58,6 +58,11 @@ def test_usage_errors(tmp_path: Path, gaps_wav: Path) -> None:
     assert run_cli(tmp_path / "data").returncode == 2
 
 
+def test_serve_refuses_an_open_address_without_a_token(tmp_path: Path) -> None:
+    done = run_cli(tmp_path / "data", "serve", "--host", "0.0.0.0", timeout=60)
+    assert done.returncode == 2 and "AUDIO_SAMPLER_API_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_plugins_lists_the_chain(tmp_path: Path) -> None:
     done = run_cli(tmp_path / "data", "plugins", "--json")
     assert [p["name"] for p in json.loads(done.stdout)] == ["features"]

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.schemas import ErrorResponse, FilePage, FileReport, LibraryStats, RegionPage
+from api.schemas import ErrorResponse, FilePage, FileReport, LibraryStats, RegionDetail, RegionPage, WaveformPeaks
 from core import keys
+from core.waveform import Waveform
 from database import queries
 from database.models import File
 
@@ -70,6 +71,30 @@ async def search_regions(search: QueryDep, engine: EngineDep) -> RegionPage:
     return RegionPage(total=total, items=items)
 
 
+@router.get("/api/regions/{region_id}", response_model=RegionDetail, responses=NOT_FOUND)
+async def region_detail(region_id: int, engine: EngineDep) -> RegionDetail:
+    """One region: what the list shows, every plugin's outcome (failures included), its peaks."""
+    region = await run_in_threadpool(_read, engine, queries.get_region, region_id)
+    if region is None:
+        raise HTTPException(status_code=404, detail=f"no region with id {region_id}")
+    return RegionDetail(**region)
+
+
+@router.get("/api/files/{file_id}/waveform", response_model=WaveformPeaks,
+            responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}})
+async def waveform(file_id: int, engine: EngineDep,
+                   level: Annotated[Literal["overview", "zoom"], Query()] = "overview",
+                   format: Annotated[Literal["json", "dat"], Query()] = "json") -> WaveformPeaks | Response:
+    """The file's peaks: 1 000-point ``overview`` or 8 000-point ``zoom``; ``format=dat``
+    gives the audiowaveform binary layout that waveform-data.js / Peaks.js read."""
+    peaks = await run_in_threadpool(_read, engine, queries.get_waveform, file_id)
+    if peaks is None:
+        raise HTTPException(status_code=404, detail=f"no waveform for file {file_id}")
+    if format == "dat":
+        return Response(Waveform.from_dict(peaks[level]).to_dat(), media_type="application/octet-stream")
+    return WaveformPeaks(**peaks[level])
+
+
 @router.get("/database/files/{path:path}", response_model=FileReport, responses=NOT_FOUND)
 async def file_detail(path: str, engine: EngineDep) -> FileReport:
     """The stored report of the file at ``path`` (as analysed: an absolute path)."""
@@ -104,9 +129,9 @@ async def audio(file_id: int, engine: EngineDep) -> FileResponse:
     return FileResponse(path, filename=path.name)
 
 
-def _read(engine, search_fn, search: queries.RegionQuery):
+def _read(engine, read_fn, argument):
     with engine.database.session() as session:
-        return search_fn(session, search)
+        return read_fn(session, argument)
 
 
 def _report(engine, path: str) -> dict | None:

@@ -115,3 +115,25 @@ def test_make_settings_engine_is_shareable(tmp_path: Path) -> None:
     report = engine.analyze_file(af.write(tmp_path / "after.wav", af.tone(440, 0.5)))
     assert report["status"] == "ok"
     engine.close()
+
+
+def test_beyond_loopback_a_token_is_required(tmp_path: Path) -> None:
+    from api.app import InsecureBinding
+
+    with pytest.raises(InsecureBinding, match="AUDIO_SAMPLER_API_TOKEN"):
+        create_app(make_settings(tmp_path / "open", host="0.0.0.0"))
+    settings = make_settings(tmp_path / "data", plugins=["features"], host="0.0.0.0", api_token="s3cret")
+    assert "s3cret" not in repr(settings)
+    with TestClient(create_app(settings)) as test_client:
+        assert test_client.get("/health").status_code == 200
+        refused = test_client.get("/status")
+        assert refused.status_code == 401 and "API token" in refused.json()["error"]
+        assert test_client.get("/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert test_client.get("/status", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_cors_is_closed(client: TestClient) -> None:
+    preflight = client.options("/database/stats", headers={"Origin": "https://evil.example",
+                                                            "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://evil.example"}).headers

@@ -130,3 +130,25 @@ def test_paths_outside_the_library_are_refused(tmp_path: Path) -> None:
         assert test_client.post("/api/jobs", json={"paths": ["/etc"]}).status_code == 403
         assert test_client.post("/analyze", json={"file_path": "in.wav"}).json()["path"] == str(inside)
         assert test_client.get("/api/jobs/nope").json() == {"error": "no job nope"}
+
+
+def test_resources_and_cleanup(client: TestClient) -> None:
+    settings = client.app.state.settings
+    resources = client.get("/api/system/resources").json()
+    assert resources["cpu_count"] >= 1 and resources["disk_free_mb"] > 0 and resources["server_rss_mb"] > 10
+    assert resources["workers"]["workers"] == 2 and resources["active_jobs"] >= 0
+    stale = settings.tmp_dir / "999999999-gone-0.f32"  # no such process
+    stale.write_bytes(bytes(16))
+    cut_off = settings.upload_dir / "cut" / "song.wav.part"
+    cut_off.parent.mkdir()
+    cut_off.write_bytes(bytes(16))
+    fresh = settings.upload_dir / "fresh" / "song.wav.part"
+    fresh.parent.mkdir()
+    fresh.write_bytes(bytes(16))
+    hour_ago = time.time() - 2 * 3600
+    os.utime(cut_off, (hour_ago, hour_ago))
+    report = client.post("/api/system/cleanup").json()
+    assert report["temp_files"] == 1 and report["partial_uploads"] == 1
+    assert not stale.exists() and not cut_off.exists() and fresh.exists()
+    os.utime(cut_off.parent, (hour_ago, hour_ago))
+    assert client.post("/api/system/cleanup").json()["empty_folders"] == 1 and fresh.parent.exists()

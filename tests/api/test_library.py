@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,19 @@ def test_bad_search_parameters_are_clear_errors(client: TestClient) -> None:
     bad_sort = client.get("/api/regions", params={"sort": "colour"})
     assert bad_sort.status_code == 422 and "sort" in bad_sort.json()["error"]
     assert client.get("/api/regions", params={"limit": 0}).status_code == 422
+
+
+def test_region_detail_and_waveforms(client: TestClient) -> None:
+    item = regions(client, key="A minor")["items"][0]
+    detail = client.get(f"/api/regions/{item['id']}").json()
+    assert detail["name"] == item["name"] and detail["peaks"]["length"] > 0
+    assert {name: entry["status"] for name, entry in detail["analysis"].items()} == {
+        "features": "ok", "tempo_meter": "ok", "key_finder": "ok"}
+    assert client.get("/api/regions/999999").status_code == 404
+    overview = client.get(f"/api/files/{item['file_id']}/waveform").json()
+    assert overview["length"] == len(overview["min"]) <= 1000 and max(overview["max"]) > 0.1
+    dat = client.get(f"/api/files/{item['file_id']}/waveform", params={"level": "zoom", "format": "dat"})
+    version, flags, rate, per_pixel, length, channels = struct.unpack("<iIiiIi", dat.content[:24])
+    assert (version, flags, channels) == (2, 1, 1) and len(dat.content) == 24 + 2 * length
+    assert length > overview["length"] and rate * 12 / per_pixel == pytest.approx(length, rel=0.01)
+    assert client.get("/api/files/999999/waveform").status_code == 404
