@@ -134,6 +134,18 @@ def _sid(pid: int) -> int | None:
         return None
 
 
+def _upload_and_follow(base: str, folder: Path) -> None:
+    """Upload two files to a live server, follow the job's event stream to its end."""
+    files = [("files", (name, af.write(folder / name, af.with_gaps([(0.2, 1.0)], 1.5)).read_bytes()))
+             for name in ("first take.wav", "second.flac")]
+    job_id = httpx.post(f"{base}/api/analyze/upload", files=files, timeout=30).json()["job_id"]
+    with httpx.stream("GET", f"{base}/api/jobs/{job_id}/events", timeout=120) as stream:
+        events = [json.loads(line[len("data: "):]) for line in stream.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == {"type": "end", "state": "done"}
+    assert sorted(Path(e["path"]).name for e in events if e["type"] == "file") == ["first take.wav", "second.flac"]
+    assert httpx.get(f"{base}/api/regions", params={"query": "first take"}).json()["total"] == 1
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -141,7 +153,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_answers_health_takes_uploads_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT,
                               env=cli_env(tmp_path / "data"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -157,6 +169,7 @@ def test_serve_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert response.json() == {"status": "ok"}
         assert httpx.get(f"http://127.0.0.1:{port}/plugins").json()[0]["name"] == "features"
+        _upload_and_follow(f"http://127.0.0.1:{port}", tmp_path)
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
