@@ -8,7 +8,7 @@ also as MP3) it prints one row:
 
 - decode: decoding to 22 050 Hz mono on disk, regions and waveform (what the decoding
   worker does), in a fresh process: x real time and that process's peak RSS;
-- features, tempo_meter, key_finder: each plugin on the whole file as one region, on
+- features, content, classifier, tempo_meter, key_finder, embeddings: each plugin on the whole file as one region, on
   one core, in a fresh process (key_finder's figure includes its Essentia child's work,
   not its memory);
 - engine: ``main.py analyze FILE`` end to end with every plugin and 2 workers (start-up,
@@ -17,7 +17,8 @@ also as MP3) it prints one row:
   forkserver and share most of its pages, which summed RSS would count three times.
 
 Targets: decode ≥ 300× real time (issue 3); tempo_meter ≥ 10×, key_finder ≥ 200× real
-time on one core, and the 30-minute file through the engine under 1.5 GB (issue 4).
+time on one core, and the 30-minute file through the engine under 1.5 GB (issue 4);
+content ≥ 50×, classifier ≥ 100×, embeddings ≥ 100× real time on one core (issue 10).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from tests import audio_factory as af  # noqa: E402
 
 SR = 44_100
-PLUGINS = ("features", "tempo_meter", "key_finder")
+PLUGINS = ("features", "content", "classifier", "tempo_meter", "key_finder", "embeddings")
 
 
 def make_music(path: Path, minutes: float) -> Path:

@@ -115,10 +115,13 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def speech(path: Path, words: list[str], pause_ms: int = 900) -> Path:
-    """Speak ``words`` with espeak-ng, ``pause_ms`` of silence between them, into a WAV file."""
+def speech(path: Path, words: list[str], pause_ms: int = 900, voice: str | None = None, wpm: int = 175) -> Path:
+    """Speak ``words`` with espeak-ng, ``pause_ms`` of silence between them, into a WAV file
+    (22 050 Hz). voice: an espeak-ng voice such as ``de`` or ``en-us+f3``; wpm: words a minute."""
     ssml = "<speak>" + f' <break time="{pause_ms}ms"/> '.join(words) + "</speak>"
-    subprocess.run(["espeak-ng", "-m", "-w", str(path), ssml], check=True, capture_output=True, timeout=60)
+    options = ["-v", voice] if voice else []
+    subprocess.run(["espeak-ng", "-m", "-s", str(wpm), *options, "-w", str(path), ssml], check=True,
+                   capture_output=True, timeout=60)
     return Path(path)
 
 

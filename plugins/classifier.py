@@ -1,0 +1,210 @@
+"""Tags of a region (AudioSet classes by YAMNet), one-shot or loop, and the drum type of
+a percussive one-shot.
+
+Result schema:
+
+================  ==================================================================
+``tags``          ``[{tag, probability, source, group}]``, most probable first: YAMNet's
+                  AudioSet classes whose probability (mean over the region's 0.96 s
+                  patches) is at least ``MIN_PROBABILITY``, at most ``TAGS_PER_GROUP``
+                  per group; ``group`` is ``instrument``, ``genre``, ``mood``,
+                  ``vocal`` or ``sound_effect`` (see :data:`GROUPS`)
+``musicnn``       ``{"status": "not_available", "reason": ...}``: musicnn's MTT/MSD tags
+                  are to come from the experimental environment (see :func:`musicnn_tags`)
+``sample_type``   ``one_shot`` (at most 4 s, one attack: its level, once past the peak,
+                  never rises ``REATTACK_DB``), ``loop`` (periodic
+                  onsets, 1 … 60 s) or ``other``
+``onset_count``   onsets found; ``periodicity``: peak of the onset envelope's normalised
+                  autocorrelation between 0.2 and 2 s lags, 0 … 1
+``drum_type``     for a percussive one-shot (its level peaks in the first 100 ms, and its
+                  last quarter is 10 dB under that): ``kick``, ``snare``,
+                  ``hat``, ``tom``, ``cymbal``, ``perc`` or ``other`` (the head's best
+                  probability under ``DRUM_OTHER_BELOW``); else None.
+                  ``drum_probabilities``: the head's probability of each type
+``model``         the weights used (YAMNet's, and the drum head's)
+================  ==================================================================
+
+Drum type: a logistic-regression head over YAMNet's embedding of the first patch and six
+envelope and spectral features (:func:`drum_features`), trained by
+``bench/content_accuracy.py --fit-drums`` on General MIDI drum kits of the tuning split
+and stored in ``drum_types.json``; the same script reports its accuracy on the other kits.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+
+from core import yamnet
+from core.plugin import Context, Plugin
+
+MIN_PROBABILITY = 0.05
+TAGS_PER_GROUP = 10
+#: AudioSet classes (indices, in the ontology's order) of each group: vocal = human voice,
+#: speech to whistling; genre = Music itself and its genres; the rest are sound effects.
+GROUPS = {"vocal": np.r_[0:36], "instrument": np.r_[133:211], "genre": np.r_[132, 211:271], "mood": np.r_[271:277]}
+ONE_SHOT_MAX_S = 4.0
+LOOP_MIN_S, LOOP_MAX_S = 1.0, 60.0
+LOOP_MIN_ONSETS = 4
+LOOP_PERIODICITY = 0.5
+#: A one-shot's level never rises again by this much after falling from its peak, dB ...
+REATTACK_DB = 10.0
+#: ... counting only what is within this of the peak, dB.
+REATTACK_RANGE_DB = 30.0
+ATTACK_MAX_S = 0.1
+DECAY_DB = 10.0
+DRUM_OTHER_BELOW = 0.35
+DRUM_HEAD = Path(__file__).with_name("drum_types.json")
+_HOP = 256
+_LAGS_S = (0.2, 2.0)
+
+
+class Classifier(Plugin):
+    name = "classifier"
+    version = "1.0.0"
+    timeout_s = 60.0
+    memory_mb = 600
+    description = "AudioSet tags by group (YAMNet), one-shot / loop, drum type of one-shots"
+
+    def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict[str, Any]:
+        """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
+        out = yamnet.get().run(audio, sr)
+        rhythm = sample_type(audio, sr)
+        result: dict[str, Any] = {
+            "tags": tags(out.scores.mean(axis=0)),
+            "musicnn": musicnn_tags(audio, sr),
+            **rhythm,
+            "drum_type": None,
+            "model": {"yamnet": yamnet.model_name(), "drum_head": drum_head()["name"]},
+        }
+        if rhythm["sample_type"] == "one_shot" and _percussive(audio, sr):
+            probabilities = drum_probabilities(out.embeddings[0], drum_features(audio, sr))
+            best = max(probabilities, key=probabilities.__getitem__)
+            result["drum_type"] = best if probabilities[best] >= DRUM_OTHER_BELOW else "other"
+            result["drum_probabilities"] = probabilities
+        return result
+
+    def warm_up(self, sr: int) -> None:
+        """Load YAMNet and the drum head; compile librosa's kernels on a click."""
+        click = np.zeros(sr, np.float32)
+        click[:200] = np.random.default_rng(0).normal(0, 0.5, 200)
+        self.analyze(click, sr, Context(file_path="", region_index=0, start_s=0.0))
+
+
+def tags(scores: np.ndarray) -> list[dict[str, Any]]:
+    """scores: float32 [521] pooled probabilities → the tags of the result, most probable first."""
+    names = yamnet.class_names()
+    found = []
+    for group, indices in _groups().items():
+        ranked = sorted(indices, key=lambda i: -scores[i])[:TAGS_PER_GROUP]
+        found += [{"tag": names[i], "probability": round(float(scores[i]), 4), "source": "yamnet", "group": group}
+                  for i in ranked if scores[i] >= MIN_PROBABILITY]
+    return sorted(found, key=lambda tag: -tag["probability"])
+
+
+def musicnn_tags(audio: np.ndarray, sr: int) -> dict[str, Any]:
+    """Extension point for musicnn's MagnaTagATune and Million Song Dataset tags, which need
+    TensorFlow and belong in the experimental environment behind :mod:`core.bridge`. When
+    that bridge command exists, this returns ``{"status": "ok", "tags": [...]}`` with
+    ``source: "musicnn-mtt" | "musicnn-msd"`` and :func:`Classifier.analyze` merges them."""
+    return {"status": "not_available", "reason": "musicnn is not installed in the experimental environment"}
+
+
+def sample_type(audio: np.ndarray, sr: int) -> dict[str, Any]:
+    """``{"sample_type", "onset_count", "periodicity"}`` from the region's first minute."""
+    duration = len(audio) / sr
+    head = audio[: int(LOOP_MAX_S * sr)]
+    envelope = librosa.onset.onset_strength(y=head, sr=sr, hop_length=_HOP) if len(head) > 2048 else np.zeros(1)
+    onsets = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=_HOP)
+    periodicity = _periodicity(envelope, sr / _HOP)
+    if duration <= ONE_SHOT_MAX_S and not _reattacks(audio, sr):
+        kind = "one_shot"
+    elif LOOP_MIN_S <= duration <= LOOP_MAX_S and len(onsets) >= LOOP_MIN_ONSETS and periodicity >= LOOP_PERIODICITY:
+        kind = "loop"
+    else:
+        kind = "other"
+    return {"sample_type": kind, "onset_count": len(onsets), "periodicity": round(periodicity, 3)}
+
+
+def drum_features(audio: np.ndarray, sr: int) -> np.ndarray:
+    """float64 [6] of the first 0.75 s: log2 spectral centroid (Hz), spectral flatness,
+    log decay time to −20 dB (s), log energy shares under 150 Hz, over 5 kHz, 150–1000 Hz."""
+    head = np.pad(audio[: int(0.75 * sr)], (0, 1024))
+    power = np.abs(librosa.stft(head, n_fft=1024, hop_length=_HOP)) ** 2
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=1024)
+    frame_energy = power.sum(axis=0)
+    weights = frame_energy / max(frame_energy.sum(), 1e-20)
+    centroid = weights @ ((freqs @ power) / np.maximum(frame_energy, 1e-20))
+    flatness = weights @ librosa.feature.spectral_flatness(S=power, power=1.0)[0]
+    envelope = np.sqrt(frame_energy)
+    peak = int(np.argmax(envelope))
+    below = np.flatnonzero(envelope[peak:] < 0.1 * envelope[peak])
+    decay_s = (below[0] if len(below) else len(envelope) - peak) * _HOP / sr
+    total = max(float(power.sum()), 1e-20)
+    share = [float(power[band].sum()) / total + 1e-6
+             for band in (freqs < 150, freqs > 5000, (freqs >= 150) & (freqs <= 1000))]
+    return np.array([np.log2(max(centroid, 20.0)), flatness, np.log(decay_s + 0.01), *np.log(share)])
+
+
+def drum_probabilities(embedding: np.ndarray, features: np.ndarray) -> dict[str, float]:
+    """The head's probability of each drum type. embedding: float32 [1024] (first patch)."""
+    head = drum_head()
+    x = np.concatenate([(features - head["mean"]) / head["scale"], embedding / max(np.linalg.norm(embedding), 1e-12)])
+    logits = head["coef"] @ x + head["intercept"]
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    return {kind: round(float(v), 4) for kind, v in zip(head["classes"], p, strict=True)}
+
+
+@functools.cache
+def drum_head() -> dict[str, Any]:
+    """The trained drum-type head from ``drum_types.json``."""
+    stored = json.loads(DRUM_HEAD.read_text())
+    return {**stored, **{key: np.asarray(stored[key], np.float64) for key in ("coef", "intercept", "mean", "scale")}}
+
+
+def _groups() -> dict[str, list[int]]:
+    grouped = {name: [int(i) for i in indices] for name, indices in GROUPS.items()}
+    taken = {i for indices in grouped.values() for i in indices}
+    grouped["sound_effect"] = [i for i in range(yamnet.N_CLASSES) if i not in taken]
+    return grouped
+
+
+def _periodicity(envelope: np.ndarray, frames_per_s: float) -> float:
+    """Highest normalised autocorrelation of the onset envelope at lags of 0.2 … 2 s."""
+    centred = envelope - envelope.mean()
+    lo, hi = int(_LAGS_S[0] * frames_per_s), int(_LAGS_S[1] * frames_per_s)
+    if len(centred) <= lo + 1 or not np.any(centred):
+        return 0.0
+    full = np.correlate(centred, centred, mode="full")[len(centred) - 1 :]
+    return float(max(0.0, np.max(full[lo : min(hi, len(full) - 1) + 1]) / full[0]))
+
+
+def _reattacks(audio: np.ndarray, sr: int) -> bool:
+    """Whether the level (RMS over 1024 samples, dB) rises by ``REATTACK_DB`` above its lowest
+    point since the peak, within ``REATTACK_RANGE_DB`` of the peak: a second hit or a word."""
+    level = _level_db(audio)
+    peak = int(np.argmax(level))
+    after = level[peak:]
+    lowest = np.minimum.accumulate(after)
+    return bool(np.any((after > lowest + REATTACK_DB) & (after > level[peak] - REATTACK_RANGE_DB)))
+
+
+def _percussive(audio: np.ndarray, sr: int) -> bool:
+    """A hit: its level (RMS over 1024 samples) peaks in the first ``ATTACK_MAX_S`` and its
+    last quarter is at least ``DECAY_DB`` under that peak."""
+    level = _level_db(audio)
+    peak = int(np.argmax(level))
+    tail = float(np.mean(level[-max(1, len(level) // 4) :]))
+    return peak * _HOP / sr <= ATTACK_MAX_S and tail <= level[peak] - DECAY_DB
+
+
+def _level_db(audio: np.ndarray) -> np.ndarray:
+    """RMS level over 1024 samples every 256, dB, float32 [frames]."""
+    rms = librosa.feature.rms(y=np.pad(audio, (0, max(0, 1024 - len(audio)))), frame_length=1024, hop_length=_HOP)[0]
+    return 10 * np.log10(rms**2 + 1e-12)

@@ -1,0 +1,274 @@
+"""Labelled clips for the content, classifier and embeddings plugins: speech in several
+voices and languages (espeak-ng), music rendered from MIDI with General MIDI instruments
+(fluidsynth, FluidR3), white / pink / brown and band-passed noise, digital and near
+silence, speech over music, and drum one-shots from several drum kits.
+
+Every clip is float32 [n_samples] at 22 050 Hz (the engine's rate). Each kind comes in
+two disjoint splits: ``tune`` (where thresholds and methods are chosen) and ``eval``
+(where they are measured): other voices, languages, sentences, instruments, kits, noise
+filters and seeds. The tests use a few clips of each; bench/content_accuracy.py uses 40
+and more.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+import scipy.signal
+import soundfile as sf
+import soxr
+
+from bench import corpus
+from tests import audio_factory as af
+
+SR = 22_050
+CONTENT_LABELS = ("speech", "music", "noise", "silence", "mixed")
+
+#: espeak-ng voices and sentences of each split.
+VOICES = {
+    "tune": ("en+m1", "de+f2", "fr+m3", "es+f1", "en-us+m7", "it+f4", "nl+m2", "en+f2"),
+    "eval": ("en-us+f3", "en+m3", "de", "fr+f1", "it", "pt", "nl+f2", "pl+m4", "sv+f5", "es+m6",
+             "en+klatt", "de+m7", "ru+f4", "cs+m2", "fi+f3", "en-gb-x-rp+m1"),
+}
+SENTENCES = {
+    "tune": ("The weather report says rain is coming tomorrow afternoon.",
+             "Please remember to close the window before you leave.",
+             "Seven people were waiting quietly at the station.",
+             "A good cup of tea makes every morning better."),
+    "eval": ("Hello, this is a short recording for the speech detector.",
+             "The quick brown fox jumps over the lazy dog near the river.",
+             "Could you tell me the way to the nearest library, please?",
+             "Numbers like twenty three and forty five are easy to say.",
+             "Our meeting starts at nine and ends a little after noon."),
+}
+#: General MIDI programs (melody, accompaniment) of the music clips of each split.
+MUSIC_PROGRAMS = {
+    "tune": ((1, 33), (25, 32), (40, 48), (56, 61), (68, 0), (81, 38), (11, 24), (71, 42)),
+    "eval": ((0, 32), (24, 33), (48, 0), (65, 4), (73, 48), (19, 34), (4, 35), (26, 32), (60, 49),
+             (22, 0), (46, 24), (105, 33), (8, 0), (88, 36), (57, 89), (13, 27)),
+}
+#: Instruments whose clips the classifier must tag: GM programs per family and split.
+INSTRUMENTS = {
+    "piano": {"tune": (1, 3), "eval": (0, 2)},
+    "guitar": {"tune": (25, 28), "eval": (24, 26, 27, 29)},
+    "drums": {"tune": (8, 16), "eval": (0, 24, 25, 32, 40)},  # drum kits (channel 10 programs)
+}
+#: Drum one-shots: GM drum-map notes per type, and the kits of each split.
+DRUM_NOTES = {
+    "kick": (35, 36), "snare": (38, 40), "hat": (42, 44, 46), "tom": (41, 43, 45, 47, 48, 50),
+    "cymbal": (49, 51, 52, 55, 57, 59), "perc": (54, 56, 60, 61, 62, 63, 64, 75, 76, 77),
+}
+DRUM_KITS = {"tune": (0, 16, 40), "eval": (8, 24, 25, 32, 48)}
+_SPLIT_SEED = {"tune": 1000, "eval": 0}
+_TICKS = 480
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    label: str
+    audio: np.ndarray
+
+
+# ------------------------------------------------------------------ one clip of a kind
+
+
+def speech(index: int, split: str) -> np.ndarray:
+    """One or two sentences in one of the split's voices, at 150–200 words a minute."""
+    voices, sentences = VOICES[split], SENTENCES[split]
+    rng = np.random.default_rng(_SPLIT_SEED[split] + index)
+    words = [sentences[index % len(sentences)]]
+    if index % 3 == 0:
+        words.append(sentences[(index + 1) % len(sentences)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = af.speech(Path(tmp) / "speech.wav", words, pause_ms=300,
+                         voice=voices[index % len(voices)], wpm=int(rng.integers(150, 201)))
+        return _load(path)
+
+
+def music(index: int, split: str, seconds: float = 6.0) -> np.ndarray:
+    """A melody over chords with two of the split's instruments, drums on every other clip."""
+    melody, chords = MUSIC_PROGRAMS[split][index % len(MUSIC_PROGRAMS[split])]
+    rng = np.random.default_rng(_SPLIT_SEED[split] + index)
+    return render(_song(rng, seconds, melody, chords, drums=index % 2 == 0), seconds)
+
+
+def instrument(family: str, index: int, split: str, seconds: float = 6.0) -> np.ndarray:
+    """A clip of one instrument alone: a melody over chords, or (drums) a kit pattern."""
+    programs = INSTRUMENTS[family][split]
+    rng = np.random.default_rng(_SPLIT_SEED[split] + 100 + index)
+    program = programs[index % len(programs)]
+    if family == "drums":
+        return render(_song(rng, seconds, None, None, drums=True, kit=program), seconds)
+    return render(_song(rng, seconds, program, program, drums=False), seconds)
+
+
+def noise(index: int, split: str, seconds: float = 5.0) -> np.ndarray:
+    """White, pink or brown noise (in turn), every other clip band-passed, at −40 … −12 dBFS."""
+    rng = np.random.default_rng(_SPLIT_SEED[split] + index)
+    colour = ("white", "pink", "brown")[index % 3]
+    signal = coloured_noise(colour, seconds, rng)
+    if index % 2:
+        low = float(rng.uniform(80, 2000))
+        high = min(low * float(rng.uniform(2, 8)), 0.45 * SR)
+        signal = scipy.signal.sosfilt(scipy.signal.butter(4, [low, high], "bandpass", fs=SR, output="sos"), signal)
+    return _at_level(signal, float(rng.uniform(-40, -12)))
+
+
+def silence(index: int, split: str, seconds: float = 4.0) -> np.ndarray:
+    """Digital silence, or (every other clip) near silence: hiss at −90 … −70 dBFS."""
+    rng = np.random.default_rng(_SPLIT_SEED[split] + index)
+    if index % 2 == 0:
+        return np.zeros(int(seconds * SR), np.float32)
+    return _at_level(coloured_noise(("white", "pink")[index // 2 % 2], seconds, rng), float(rng.uniform(-90, -70)))
+
+
+def mixed(index: int, split: str) -> np.ndarray:
+    """Speech over music, the speech 0 … 10 dB louder than the music."""
+    voice = speech(index, split)
+    background = music(index + 7, split, seconds=len(voice) / SR + 0.1)[: len(voice)]
+    rng = np.random.default_rng(_SPLIT_SEED[split] + 50 + index)
+    ratio_db = float(rng.uniform(0, 10))
+    gain = _rms(voice) / max(_rms(background), 1e-9) * 10 ** (-ratio_db / 20)
+    out = voice + gain * background
+    return (out / max(1.0, float(np.max(np.abs(out))) / 0.9)).astype(np.float32)
+
+
+def drum_hit(kind: str, kit: int, note_index: int = 0, velocity: int = 100) -> np.ndarray:
+    """One drum of ``kind`` from GM drum kit ``kit`` (channel-10 program), 1 s, as a sample
+    library holds it: trimmed to start at the hit."""
+    notes = DRUM_NOTES[kind]
+    hits = drum_hits(kit, velocity)
+    return hits[(kind, notes[note_index % len(notes)])]
+
+
+@functools.cache
+def drum_hits(kit: int, velocity: int = 100) -> dict[tuple[str, int], np.ndarray]:
+    """Every note of :data:`DRUM_NOTES` from one kit, rendered in one go: (type, note) → 1 s."""
+    spacing = 2.0
+    events = [(i * spacing, 0.3, 9, note, velocity)
+              for i, note in enumerate(n for notes in DRUM_NOTES.values() for n in notes)]
+    audio = render(_midi(events, {}, kit), len(events) * spacing)
+    out, i = {}, 0
+    for kind, notes in DRUM_NOTES.items():
+        for note in notes:
+            start = int(i * spacing * SR)
+            out[(kind, note)] = _trim(audio[start : start + int(spacing * SR)], 1.0)
+            i += 1
+    return out
+
+
+def coloured_noise(colour: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """White (flat), pink (1/f power) or brown (1/f² power) noise, float32 [n], RMS 1."""
+    n = int(seconds * SR)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0)
+    spectrum *= {"white": 1.0, "pink": f**-0.5, "brown": f**-1.0}[colour]
+    signal = np.fft.irfft(spectrum, n)
+    return (signal / _rms(signal)).astype(np.float32)
+
+
+# ------------------------------------------------------------------ sets of clips
+
+
+GENERATORS = {"speech": speech, "music": music, "noise": noise, "silence": silence, "mixed": mixed}
+
+
+def content_clips(count: int, split: str, labels: tuple[str, ...] = CONTENT_LABELS) -> list[Clip]:
+    """``count`` clips of each content label."""
+    return [Clip(f"{label}_{split}_{i}", label, GENERATORS[label](i, split)) for label in labels
+            for i in range(count)]
+
+
+def sequence(parts: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
+    """Concatenate ``parts``; return the audio and the times where each part after the first starts."""
+    starts = np.cumsum([len(p) for p in parts])[:-1] / SR
+    return np.concatenate(parts).astype(np.float32), [float(s) for s in starts]
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def render(song: mido.MidiFile, seconds: float) -> np.ndarray:
+    """Render ``song`` with fluidsynth (raises bench.corpus.CorpusError without it); the
+    first ``seconds`` at 22 050 Hz mono."""
+    with tempfile.TemporaryDirectory() as tmp:
+        song.save(Path(tmp) / "song.mid")
+        audio = _load(corpus.render(Path(tmp) / "song.mid", Path(tmp) / "song.wav"))
+    n = int(seconds * SR)
+    return np.pad(audio, (0, max(0, n - len(audio))))[:n]
+
+
+def _song(rng: np.random.Generator, seconds: float, melody: int | None, chords: int | None, drums: bool,
+          kit: int = 0) -> mido.MidiFile:
+    """A random diatonic melody over a chord per bar in a random key and tempo."""
+    bpm = float(rng.uniform(80, 140))
+    beat = 60.0 / bpm
+    tonic = 48 + int(rng.integers(0, 12))
+    scale = np.array([0, 2, 4, 5, 7, 9, 11, 12])
+    events = []
+    for bar, start in enumerate(np.arange(0.0, seconds, 4 * beat)):
+        root = int(scale[(0, 5, 3, 4)[bar % 4]])
+        if chords is not None:
+            for interval in (0, 4 if root in (0, 5, 7) else 3, 7):
+                events.append((start, 4 * beat * 0.95, 1, tonic + root + interval, 70))
+        if melody is not None:
+            t = start
+            while t < start + 4 * beat:
+                length = beat * float(rng.choice([0.5, 1.0, 1.0, 2.0]))
+                events.append((t, length * 0.9, 0, tonic + 12 + int(rng.choice(scale)), int(rng.integers(80, 110))))
+                t += length
+        if drums:
+            for step in range(8):
+                t = start + step * beat / 2
+                events.append((t, 0.1, 9, 42, 60))
+                if step % 4 == 0:
+                    events.append((t, 0.1, 9, 36, 110))
+                elif step % 4 == 2:
+                    events.append((t, 0.1, 9, 38, 100))
+    programs = {0: melody or 0, 1: chords or 0}
+    return _midi(events, programs, kit)
+
+
+def _midi(events: list[tuple[float, float, int, int, int]], programs: dict[int, int], kit: int) -> mido.MidiFile:
+    """events: (start s, length s, channel, note, velocity) at 120 bpm (a beat is 0.5 s)."""
+    per_s = 2 * _TICKS
+    timed = []
+    for start, length, channel, note, velocity in events:
+        timed.append((int(start * per_s), mido.Message("note_on", channel=channel, note=note, velocity=velocity)))
+        timed.append((int((start + length) * per_s), mido.Message("note_off", channel=channel, note=note)))
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0)])
+    track += [mido.Message("program_change", channel=c, program=p, time=0) for c, p in programs.items()]
+    track.append(mido.Message("program_change", channel=9, program=kit, time=0))
+    now = 0
+    for tick, message in sorted(timed, key=lambda e: (e[0], e[1].type == "note_on")):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    song = mido.MidiFile(ticks_per_beat=_TICKS)
+    song.tracks.append(track)
+    return song
+
+
+def _load(path: Path) -> np.ndarray:
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    return soxr.resample(audio.mean(axis=1), sr, SR).astype(np.float32)
+
+
+def _trim(audio: np.ndarray, seconds: float) -> np.ndarray:
+    """From the first sample above −50 dB of the peak, ``seconds`` long."""
+    loud = np.flatnonzero(np.abs(audio) > 10 ** (-50 / 20) * max(float(np.max(np.abs(audio))), 1e-9))
+    start = int(loud[0]) if len(loud) else 0
+    return np.pad(audio[start:], (0, int(seconds * SR)))[: int(seconds * SR)].astype(np.float32)
+
+
+def _rms(signal: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(signal, dtype=np.float64)))) if len(signal) else 0.0
+
+
+def _at_level(signal: np.ndarray, rms_dbfs: float) -> np.ndarray:
+    return (signal / max(_rms(signal), 1e-12) * 10 ** (rms_dbfs / 20)).astype(np.float32)

@@ -1,0 +1,82 @@
+"""The content plugin on generated speech, music, noise, silence and speech over music."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.config import SAMPLE_RATE
+from core.plugin import Context
+from core.tasks import to_jsonable
+from plugins.content import SEGMENTS, Content
+from tests import audio_corpus as ac
+from tests import audio_factory as af
+
+SR = SAMPLE_RATE
+CTX = Context(file_path="x.wav", region_index=0, start_s=0.0)
+pytestmark = pytest.mark.skipif(not af.espeak_available(), reason="espeak-ng speaks the test speech (make test)")
+
+
+@pytest.fixture(scope="module")
+def plugin() -> Content:
+    content = Content()
+    content.warm_up(SR)
+    return content
+
+
+@pytest.mark.parametrize("label", ac.CONTENT_LABELS)
+def test_each_kind_of_clip_is_labelled(plugin: Content, label: str) -> None:
+    for index in range(2):
+        result = plugin.analyze(ac.GENERATORS[label](index, "eval"), SR, CTX)
+        assert result["label"] == label, (index, result["timeline"])
+        assert 0 < result["confidence"] <= 1
+
+
+def test_speech_and_music_ratios(plugin: Content) -> None:
+    speech = plugin.analyze(ac.speech(3, "eval"), SR, CTX)
+    music = plugin.analyze(ac.music(3, "eval"), SR, CTX)
+    assert speech["speech_ratio"] > 0.6 and speech["music_ratio"] < 0.2
+    assert music["music_ratio"] > 0.8 and music["speech_ratio"] < 0.1
+    assert speech["speech_segments"] and all(s["end"] > s["start"] for s in speech["speech_segments"])
+
+
+def test_timeline_boundaries_of_speech_then_music_then_noise(plugin: Content) -> None:
+    audio, bounds = ac.sequence([ac.speech(4, "eval")[: 4 * SR], ac.music(4, "eval", 4.0),
+                                 ac.noise(4, "eval", 4.0)])
+    result = plugin.analyze(audio, SR, CTX)
+    timeline = result["timeline"]
+    width = len(audio) / SR / SEGMENTS
+    assert len(timeline) == SEGMENTS and timeline[0]["start"] == 0
+    assert timeline[-1]["end"] == pytest.approx(len(audio) / SR, abs=1e-3)
+    assert all(a["end"] == b["start"] for a, b in zip(timeline, timeline[1:], strict=False))
+    assert timeline[0]["label"] == "speech"
+    for label, bound in zip(("music", "noise"), bounds, strict=True):
+        first = next(s["start"] for s in timeline if s["label"] == label)
+        assert abs(first - bound) <= width
+    assert result["label"] == "mixed"
+
+
+def test_a_tiny_or_silent_region_does_not_fail(plugin: Content) -> None:
+    assert plugin.analyze(af.silence(0.01, SR), SR, CTX)["label"] == "silence"
+    assert plugin.analyze(af.tone(440, 0.01, SR), SR, CTX)["timeline"][0]["start"] == 0
+
+
+def test_the_result_is_strict_json_with_its_models(plugin: Content) -> None:
+    result = plugin.analyze(ac.speech(0, "eval"), SR, CTX)
+    json.dumps(to_jsonable(result), allow_nan=False)
+    assert result["model"]["yamnet"].startswith("yamnet") and result["model"]["vad"].startswith("silero-vad")
+
+
+def test_summary_takes_the_label_covering_the_most_time() -> None:
+    results = [{"label": "speech"}, {"label": "music"}, {"label": "speech"}]
+    assert Content.summarize(results, [1.0, 5.0, 1.0]) == {"content": "music"}
+    assert Content.summarize([], []) == {}
+
+
+@pytest.mark.slow
+def test_ten_held_out_clips_of_each_kind(plugin: Content) -> None:
+    clips = ac.content_clips(10, "eval")
+    right = [plugin.analyze(clip.audio, SR, CTX)["label"] == clip.label for clip in clips]
+    assert np.mean(right) >= 0.95
