@@ -19,10 +19,12 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from api.paths import PathNotAllowed, confine
 from core.engine import AudioSamplerEngine, Progress, expand_paths
 from database.models import Job, JobState
 
@@ -52,9 +54,12 @@ class JobManager:
 
     # ------------------------------------------------------------------ commands
 
-    def submit(self, paths: list[str], plugins: list[str] | None = None, force: bool = False) -> str:
-        """Queue the files (folders are expanded now); returns the job's id."""
-        files = [str(p) for p in expand_paths(paths)]
+    def submit(self, paths: list[str], plugins: list[str] | None = None, force: bool = False,
+               roots: list[Path] | None = None) -> str:
+        """Queue the files (folders are expanded now; with ``roots``, files found in them
+        whose real path leads outside, through a symbolic link, are left out); returns
+        the job's id."""
+        files = [str(p) for p in expand_paths(paths) if roots is None or _inside(p, roots)]
         job_id = uuid.uuid4().hex
         with self.engine.database.session() as session:
             session.add(Job(id=job_id, state=JobState.QUEUED, paths=files, plugins=plugins, force=force, outcomes={}))
@@ -185,3 +190,11 @@ class JobManager:
             for job in active:
                 job.state = JobState.INTERRUPTED
             return len(active)
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    try:
+        confine(str(path), roots)
+    except PathNotAllowed:
+        return False
+    return True

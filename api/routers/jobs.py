@@ -32,7 +32,7 @@ _UPLOAD_BLOCK = 1 << 20
 async def create_job(body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Analyse files and folders (recursively) on the server's disk in the background."""
     paths = [str(confined(p, settings)) for p in body.paths]
-    job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force)
+    job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force, settings.allowed_roots)
     return JobCreated(job_id=job_id, files=(await run_in_threadpool(jobs.get, job_id))["total_files"])
 
 

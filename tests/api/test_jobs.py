@@ -128,6 +128,11 @@ def test_paths_outside_the_library_are_refused(tmp_path: Path) -> None:
             assert response.status_code == 403, path
             assert "library" in response.json()["error"] or "NUL" in response.json()["error"]
         assert test_client.post("/api/jobs", json={"paths": ["/etc"]}).status_code == 403
+        outside = tmp_path / "outside.wav"
+        af.write(outside, af.tone(220, 1.0))
+        (library / "link.wav").symlink_to(outside)  # found in the folder, but leads outside
+        job = test_client.post("/api/jobs", json={"paths": [str(library)]}).json()
+        assert job["files"] == 1  # in.wav only: link.wav and escape.wav lead outside
         assert test_client.post("/analyze", json={"file_path": "in.wav"}).json()["path"] == str(inside)
         assert test_client.get("/api/jobs/nope").json() == {"error": "no job nope"}
 
