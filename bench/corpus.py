@@ -190,14 +190,20 @@ def rhythm_midi(signature: str, bpm: float, seconds: float, seed: int) -> mido.M
                 accent = 110 if step == 0 else 90 if drum != HAT else 60
                 note(start + step * step_ticks, step_ticks // 2, DRUM_CHANNEL, drum,
                      int(np.clip(accent + rng.integers(-8, 9), 1, 127)))
-    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0),
-                            mido.Message("program_change", channel=0, program=33, time=0),
-                            mido.Message("program_change", channel=1, program=4, time=0)])
+    return sequence(events, bpm, {0: 33, 1: 4})
+
+
+def sequence(events: list[tuple[int, mido.Message]], bpm: float, programs: dict[int, int],
+             ticks_per_beat: int = TICKS) -> mido.MidiFile:
+    """A one-track MIDI file from messages at absolute ticks, with the tempo and a General
+    MIDI program per channel (``{channel: program}``); at equal ticks note-offs go first."""
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
+    track += [mido.Message("program_change", channel=c, program=p, time=0) for c, p in programs.items()]
     now = 0
     for tick, message in sorted(events, key=lambda event: (event[0], event[1].type == "note_on")):
         track.append(message.copy(time=tick - now))
         now = tick
-    song = mido.MidiFile(ticks_per_beat=TICKS)
+    song = mido.MidiFile(ticks_per_beat=ticks_per_beat)
     song.tracks.append(track)
     return song
 

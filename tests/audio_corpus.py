@@ -242,16 +242,7 @@ def _midi(events: list[tuple[float, float, int, int, int]], programs: dict[int, 
     for start, length, channel, note, velocity in events:
         timed.append((int(start * per_s), mido.Message("note_on", channel=channel, note=note, velocity=velocity)))
         timed.append((int((start + length) * per_s), mido.Message("note_off", channel=channel, note=note)))
-    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0)])
-    track += [mido.Message("program_change", channel=c, program=p, time=0) for c, p in programs.items()]
-    track.append(mido.Message("program_change", channel=9, program=kit, time=0))
-    now = 0
-    for tick, message in sorted(timed, key=lambda e: (e[0], e[1].type == "note_on")):
-        track.append(message.copy(time=tick - now))
-        now = tick
-    song = mido.MidiFile(ticks_per_beat=_TICKS)
-    song.tracks.append(track)
-    return song
+    return corpus.sequence(timed, 120, {**programs, 9: kit}, _TICKS)
 
 
 def _load(path: Path) -> np.ndarray:
