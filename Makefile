@@ -8,8 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: espeak-ng speaks the tests' speech; fluidsynth renders their MIDI
-# (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont.
-APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm
+# (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont; the tests
+# start their own PostgreSQL server (tests/postgres.py) from postgresql's binaries.
+APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm postgresql
 STAMPS := .make
 # The experimental environment: Essentia (AGPL-3.0), used only through core/bridge.py.
 EXPERIMENTAL := envs/experimental/.venv
