@@ -9,11 +9,14 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: espeak-ng speaks the tests' speech; fluidsynth renders their MIDI
 # (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont; the tests
-# start their own PostgreSQL server (tests/postgres.py) from postgresql's binaries.
-APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm postgresql
+# start their own PostgreSQL server (tests/postgres.py) from postgresql's binaries;
+# chromium is the browser the web UI's tests (tests/ui) drive with playwright.
+APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm postgresql chromium
 STAMPS := .make
 # The experimental environment: Essentia (AGPL-3.0), used only through core/bridge.py.
 EXPERIMENTAL := envs/experimental/.venv
+# The web UI's browser libraries (Peaks.js, Konva, waveform-data), served from here.
+UI_MODULES := ui/node_modules
 
 .PHONY: run test setup bench clean
 
@@ -27,7 +30,7 @@ test: setup
 	  || { echo "coverage of core/ and database/ is under 90 %:"; \
 	       $(PY) -m coverage report --include='core/*,database/*'; exit 1; }
 
-setup: $(STAMPS)/apt $(VENV)/.ready $(EXPERIMENTAL)/.ready
+setup: $(STAMPS)/apt $(VENV)/.ready $(EXPERIMENTAL)/.ready $(UI_MODULES)/.ready
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -51,6 +54,10 @@ $(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt
 	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check -r $<
 	@touch $@
 
+$(UI_MODULES)/.ready: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 bench: setup $(STAMPS)/bench
 	$(PY) bench/speed.py
 	$(PY) bench/accuracy.py
@@ -60,4 +67,4 @@ $(STAMPS)/bench: bench/requirements-bench.txt $(VENV)/.ready
 	@touch $@
 
 clean:
-	rm -rf $(VENV) $(STAMPS) .pytest_cache .coverage htmlcov
+	rm -rf $(VENV) $(STAMPS) $(UI_MODULES) .pytest_cache .coverage htmlcov
