@@ -10,10 +10,12 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.jobs import JobManager
@@ -25,6 +27,8 @@ from core.engine import AudioSamplerEngine
 log = logging.getLogger(__name__)
 
 VERSION = __version__
+#: The web UI: static files (with its npm packages in ui/node_modules), served at /ui/.
+UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
 class InsecureBinding(RuntimeError):
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
     app.state.settings = settings
     for router in (system.router, plugins.router, analysis.router, library.router, jobs.router):
         app.include_router(router)
+    app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")  # /ui redirects to /ui/
     _install_error_handlers(app)
     if settings.api_token:
         _require_token(app, settings.api_token)
