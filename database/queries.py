@@ -146,7 +146,8 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
     """Regions that match ``query``: (how many in all, one page of list rows)."""
     filters = _region_filters(query)
     total = session.scalar(select(func.count()).select_from(Region).join(File).where(*filters)) or 0
-    order = [c.desc() if query.descending else c.asc() for c in SORTS[query.sort]]
+    # Regions without the facet (not analysed, or failed) last either way, on every backend.
+    order = [(c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]]
     rows = session.execute(
         select(Region, File.path, File.name).join(File).where(*filters)
         .order_by(*order, Region.id).limit(query.limit).offset(query.offset)
