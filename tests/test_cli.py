@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import psutil
 import pytest
 
 from tests import audio_factory as af
+from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,15 +146,9 @@ def _upload_and_follow(base: str, folder: Path) -> None:
     assert httpx.get(f"{base}/api/regions", params={"query": "first take"}).json()["total"] == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_serve_answers_health_takes_uploads_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT,
                               env=cli_env(tmp_path / "data"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, start_new_session=True)
