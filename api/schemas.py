@@ -103,6 +103,12 @@ class FileReport(BaseModel):
     summary: dict[str, Any]
 
 
+class TagItem(BaseModel):
+    tag: str
+    probability: float | None = Field(description="The model's probability; None for a person's tag or a rule's")
+    source: str = Field(description="user | model")
+
+
 class RegionItem(BaseModel):
     """A region as a list shows it."""
 
@@ -119,6 +125,7 @@ class RegionItem(BaseModel):
     camelot: str | None = Field(description='Camelot code, e.g. "8A"')
     loudness_lufs: float | None
     content: str | None = Field(description="speech | music | noise | silence | mixed")
+    tags: list[TagItem] = Field(description="Its tags: a person's first, then the most probable (at most 5 in lists)")
 
 
 class RegionPage(BaseModel):

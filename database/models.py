@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models. Alembic (``database/migrations``) owns the schema built from them.
 
 files ─< regions ─< region_analysis
+  │         └─< region_vectors (one per embedding model)
   │└── file_summary, waveforms (one row each)
   └─< tags >─ regions (a tag belongs to a file or to a region)
 """
@@ -20,12 +21,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 #: JSON column: JSONB on PostgreSQL (indexable), JSON text elsewhere.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -99,6 +101,9 @@ class Region(Base):
     analyses: Mapped[list[RegionAnalysis]] = relationship(
         back_populates="region", cascade="all, delete-orphan", passive_deletes=True, order_by="RegionAnalysis.id"
     )
+    #: The region's own tags (user and model); a file's tags hang on the file.
+    tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    vectors: Mapped[list[RegionVector]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class RegionAnalysis(Base):
@@ -142,15 +147,24 @@ class Waveform(Base):
     zoom: Mapped[dict[str, Any]] = mapped_column(JsonType)
 
 
+class TagSource:
+    """Values of ``tags.source``: a person's tag, or a model's (with confidence and version)."""
+
+    USER = "user"
+    MODEL = "model"
+
+
 class Tag(Base):
-    """A tag on a file or a region; ``source`` is ``user`` or ``model``."""
+    """A tag on a file or a region. ``tag`` is stored normalised (:func:`normalise_tag`);
+    ``confidence``: the model's probability 0 … 1, None for a person's tag."""
 
     __tablename__ = "tags"
     __table_args__ = (
         CheckConstraint("(file_id IS NULL) <> (region_id IS NULL)", name="ck_tags_one_target"),
         CheckConstraint("source IN ('user', 'model')", name="ck_tags_source"),
         UniqueConstraint("file_id", "region_id", "tag", "source"),
-        Index("ix_tags_tag", "tag"),
+        Index("ix_tags_tag_confidence", "tag", "confidence"),
+        Index("ix_tags_region_tag", "region_id", "tag"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,6 +175,34 @@ class Tag(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @validates("tag")
+    def _normalise(self, _key: str, value: str) -> str:
+        return normalise_tag(value)
+
+
+def normalise_tag(text: str) -> str:
+    """How tags are stored and matched: lower case, single spaces ("Warm  Pad" → "warm pad")."""
+    return " ".join(text.split()).lower()
+
+
+class RegionVector(Base):
+    """An embedding of a region for similarity search (copied from the embeddings
+    plugin's result by database.store). ``kind``: the result's key (``yamnet``,
+    ``features``); ``model``: what produced it, with its version; ``vector``: float16
+    little-endian bytes [dim], L2-normalised. ``id`` only grows, so an index knows what
+    it has seen."""
+
+    __tablename__ = "region_vectors"
+    __table_args__ = (UniqueConstraint("region_id", "kind"), Index("ix_region_vectors_kind_id", "kind", "id"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class JobState:

@@ -9,10 +9,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import keys
-from database.models import File, Region, RegionAnalysis, Tag, Waveform
+from database.models import File, Region, RegionAnalysis, Tag, TagSource, Waveform, normalise_tag
 
 #: Keys of an analysis entry in a report that plugin results may not use.
 RESERVED_ANALYSIS_KEYS = ("status", "version", "elapsed_s", "error")
+#: Tags a list row carries (the region detail carries all).
+LIST_TAGS = 5
 
 
 def get_file(session: Session, path: str) -> File | None:
@@ -99,11 +101,15 @@ class RegionQuery:
     """What a search asks for. Ranges are inclusive; ``None`` leaves a filter out.
 
     text: part of the file name, or a tag of the region or its file (case-insensitive).
+    tag: a tag of the region or its file; ``tag_min``: the least model confidence (0 … 1)
+    it must have (a person's tag, and a rule's, always pass).
     keys: key names ("A minor") any of which the region's key may be.
     bpm_*: beats per minute; duration_*: seconds; loudness_*: LUFS.
     """
 
     text: str | None = None
+    tag: str | None = None
+    tag_min: float | None = None
     bpm_min: float | None = None
     bpm_max: float | None = None
     duration_min: float | None = None
@@ -136,10 +142,19 @@ def _region_filters(query: RegionQuery) -> list:
         filters.append(Region.content == query.content)
     if query.text:
         pattern = f"%{query.text.lower()}%"
-        tagged = select(Tag.id).where(func.lower(Tag.tag) == query.text.lower(),
-                                      or_(Tag.region_id == Region.id, Tag.file_id == File.id))
-        filters.append(or_(func.lower(File.name).like(pattern), tagged.exists()))
+        filters.append(or_(func.lower(File.name).like(pattern), _tagged(query.text)))
+    if query.tag:
+        filters.append(_tagged(query.tag, query.tag_min))
     return filters
+
+
+def _tagged(tag: str, min_confidence: float | None = None):
+    """Whether the region, or its file, has ``tag`` (with at least ``min_confidence``)."""
+    conditions = [Tag.tag == normalise_tag(tag)]
+    if min_confidence is not None:
+        conditions.append(or_(Tag.confidence.is_(None), Tag.confidence >= min_confidence))
+    return or_(Region.id.in_(select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None))),
+               File.id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
 
 
 def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
@@ -152,17 +167,35 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
         select(Region, File.path, File.name).join(File).where(*filters)
         .order_by(*order, Region.id).limit(query.limit).offset(query.offset)
     ).all()
-    return total, [region_row(region, path, name) for region, path, name in rows]
+    tags = region_tags(session, [region.id for region, _, _ in rows], LIST_TAGS)
+    return total, [region_row(region, path, name, tags.get(region.id, [])) for region, path, name in rows]
 
 
-def region_row(region: Region, path: str, name: str) -> dict[str, Any]:
+def region_tags(session: Session, region_ids: list[int], limit: int | None = None) -> dict[int, list[dict]]:
+    """Per region, its tags ``{tag, probability, source}``: a person's first, then the
+    models' from the most probable (a rule's tag, without probability, counts as certain);
+    at most ``limit`` each."""
+    if not region_ids:
+        return {}
+    found: dict[int, list[dict]] = {}
+    rows = session.execute(select(Tag.region_id, Tag.tag, Tag.confidence, Tag.source)
+                           .where(Tag.region_id.in_(region_ids))).all()
+    rows.sort(key=lambda r: (r.source != TagSource.USER, -(1.0 if r.confidence is None else r.confidence), r.tag))
+    for region_id, tag, confidence, source in rows:
+        found.setdefault(region_id, [])
+        if limit is None or len(found[region_id]) < limit:
+            found[region_id].append({"tag": tag, "probability": confidence, "source": source})
+    return found
+
+
+def region_row(region: Region, path: str, name: str, tags: list[dict]) -> dict[str, Any]:
     """What a list view shows of a region."""
     return {
         "id": region.id, "file_id": region.file_id, "path": path, "name": name, "index": region.index,
         "start_s": round(region.start_s, 4), "end_s": round(region.end_s, 4),
         "duration_s": round(region.duration_s, 4), "bpm": region.bpm, "key": region.key,
         "camelot": keys.camelot(*keys.parse_key(region.key)) if region.key else None,
-        "loudness_lufs": region.loudness_lufs, "content": region.content,
+        "loudness_lufs": region.loudness_lufs, "content": region.content, "tags": tags,
     }
 
 
@@ -198,7 +231,8 @@ def get_region(session: Session, region_id: int) -> dict[str, Any] | None:
     region = session.get(Region, region_id, options=[selectinload(Region.analyses), selectinload(Region.file)])
     if region is None:
         return None
-    return {**region_row(region, region.file.path, region.file.name), "peaks": region.peaks,
+    tags = region_tags(session, [region.id]).get(region.id, [])
+    return {**region_row(region, region.file.path, region.file.name, tags), "peaks": region.peaks,
             "analysis": {row.plugin: analysis_entry(row) for row in region.analyses}}
 
 

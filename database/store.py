@@ -4,14 +4,26 @@ file or nothing."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from database.models import File, FileStatus, FileSummary, Region, RegionAnalysis, Waveform
+from database.models import (
+    File,
+    FileStatus,
+    FileSummary,
+    Region,
+    RegionAnalysis,
+    RegionVector,
+    Tag,
+    TagSource,
+    Waveform,
+    normalise_tag,
+)
 
 #: Region column ← (plugin, result key): the facets search filters and sorts on.
 FACETS = {
@@ -20,6 +32,11 @@ FACETS = {
     "loudness_lufs": ("features", "loudness_lufs"),
     "content": ("content", "label"),
 }
+#: The plugin whose tags become the region's model tags, and the one whose vectors are indexed.
+TAGGING_PLUGIN = "classifier"
+EMBEDDING_PLUGIN = "embeddings"
+#: Tag of a classifier ``sample_type``.
+SAMPLE_TYPE_TAGS = {"one_shot": "one-shot", "loop": "loop"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,7 @@ def replace_file(
             peaks=record.peaks,
             analyses=[_analysis_row(a) for a in record.analyses],
         )
-        set_facets(region)
+        set_derived(region)
         file.regions.append(region)
     if waveform is not None:
         file.waveform = Waveform(overview=waveform["overview"], zoom=waveform["zoom"])
@@ -118,14 +135,66 @@ def upsert_analyses(region: Region, analyses: list[AnalysisRecord]) -> None:
         row.result = record.result
         row.error = record.error
         row.elapsed_s = record.elapsed_s
-    set_facets(region)
+    set_derived(region)
 
 
-def set_facets(region: Region) -> None:
-    """Copy the FACETS of the region's successful analyses into its columns."""
-    results = {row.plugin: row.result or {} for row in region.analyses if row.status == "ok"}
+def set_derived(region: Region) -> None:
+    """Bring what is copied out of the region's successful analyses up to date: the
+    FACETS columns, its model tags (the user's tags are kept) and its vectors."""
+    ok = {row.plugin: row for row in region.analyses if row.status == "ok"}
     for column, (plugin, key) in FACETS.items():
-        setattr(region, column, results.get(plugin, {}).get(key))
+        setattr(region, column, (ok[plugin].result or {}).get(key) if plugin in ok else None)
+    tagger = ok.get(TAGGING_PLUGIN)
+    wanted = model_tags(tagger.result or {}, tagger.plugin_version) if tagger else {}
+    for tag in [t for t in region.tags if t.source == TagSource.MODEL]:
+        if tag.tag in wanted:
+            tag.confidence, tag.model_version = wanted.pop(tag.tag)
+        else:
+            region.tags.remove(tag)
+    region.tags.extend(Tag(tag=name, source=TagSource.MODEL, confidence=confidence, model_version=version)
+                       for name, (confidence, version) in wanted.items())
+    embedder = ok.get(EMBEDDING_PLUGIN)
+    wanted_vectors = {(v.kind, v.model, v.vector): v for v in vectors(embedder.result or {})} if embedder else {}
+    stale = [v for v in region.vectors if wanted_vectors.pop((v.kind, v.model, v.vector), None) is None]
+    for vector in stale:
+        region.vectors.remove(vector)
+    session = object_session(region)
+    if stale and session is not None:
+        session.flush()  # a changed vector is a new row (a new id, which an index sees as new)
+    region.vectors.extend(wanted_vectors.values())
+
+
+def model_tags(result: dict[str, Any], version: str) -> dict[str, tuple[float | None, str]]:
+    """A classifier result's tags: normalised tag → (probability or None, model version).
+
+    AudioSet tags with their probability, the drum type with the head's probability, and
+    ``one-shot`` / ``loop`` (a rule, so no probability)."""
+    found: dict[str, tuple[float | None, str]] = {}
+
+    def add(name: str, confidence: float | None, source: str) -> None:
+        name = normalise_tag(name)
+        if name not in found or (confidence or 0.0) > (found[name][0] or 0.0):
+            found[name] = (confidence, f"{TAGGING_PLUGIN} {version} ({source})"[:64])
+
+    for entry in result.get("tags") or []:
+        add(entry["tag"], entry.get("probability"), entry.get("source", "model"))
+    drum = result.get("drum_type")
+    if drum and drum != "other":
+        add(drum, (result.get("drum_probabilities") or {}).get(drum), "drum head")
+    if result.get("sample_type") in SAMPLE_TYPE_TAGS:
+        add(SAMPLE_TYPE_TAGS[result["sample_type"]], None, "sample type")
+    return found
+
+
+def vectors(result: dict[str, Any]) -> list[RegionVector]:
+    """The vectors of an embeddings result (entries with ``"vector"``), as rows to store."""
+    rows = []
+    for kind, entry in result.items():
+        if isinstance(entry, dict) and entry.get("encoding") == "base64" and entry.get("dtype") == "float16":
+            raw = base64.b64decode(entry["vector"])
+            rows.append(RegionVector(kind=kind, model=str(entry.get("model", kind))[:64], dim=len(raw) // 2,
+                                     vector=raw))
+    return rows
 
 
 def set_summary(session: Session, file: File, summary: dict[str, Any]) -> None:

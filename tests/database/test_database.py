@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from database import queries, store
 from database.models import File, Region, RegionAnalysis, Tag
-from database.session import Database
+from database.session import MIGRATIONS_DIR, Database
 
 FACTS = store.FileFacts(path="/music/a.wav", content_hash="ab" * 32, size_bytes=1234,
                         info={"format": "wav", "codec": "pcm_s16le", "sample_rate": 44_100, "channels": 2,
@@ -25,17 +26,21 @@ def regions() -> list[store.RegionRecord]:
 
 def test_migrations_build_every_table_and_are_idempotent(database: Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
-    assert {"files", "regions", "region_analysis", "file_summary", "waveforms", "tags", "alembic_version"} <= tables
+    assert {"files", "regions", "region_analysis", "file_summary", "waveforms", "tags", "region_vectors", "jobs",
+            "alembic_version"} <= tables
     database.migrate()  # a second run changes nothing
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     with database.session() as session:
-        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert session.scalar(text("SELECT version_num FROM alembic_version")) == head
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(database: Database) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'audio.db'}")
     assert database.is_sqlite
     with database.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
 
 
 def test_a_file_is_stored_with_regions_analyses_and_summary(database: Database) -> None:
@@ -115,3 +120,5 @@ def test_redacted_url(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     assert db.redacted_url() == f"sqlite:///{tmp_path / 'x.db'}"
     db.dispose()
+    assert Database("postgresql+psycopg://me:secret@db:5432/audio").redacted_url() == \
+        "postgresql+psycopg://me:***@db:5432/audio"

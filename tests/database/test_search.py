@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 
 from database import queries, store
 from database.models import Region, Tag
 from database.session import Database
+from plugins.embeddings import decode, encode
 
 PEAKS = {"sample_rate": 22_050, "samples_per_pixel": 1, "length": 1, "min": [0.0], "max": [0.1]}
 
@@ -80,8 +82,9 @@ def test_files_with_matching_regions(library: Database) -> None:
         assert queries.plugin_status_counts(session)["tempo_meter"] == {"ok": 4}
 
 
-def test_the_migration_fills_the_facets_of_earlier_analyses(database: Database, tmp_path) -> None:
-    old = Database(f"sqlite:///{tmp_path / 'old.db'}")
+def test_the_migration_fills_the_facets_of_earlier_analyses(settings) -> None:
+    settings.ensure_dirs()
+    old = Database(settings.effective_database_url)
     old.migrate("0001")
     with old.engine.begin() as connection:
         connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
@@ -96,4 +99,100 @@ def test_the_migration_fills_the_facets_of_earlier_analyses(database: Database, 
     with old.session() as session:
         region = session.get(Region, 1)
         assert (region.bpm, region.key, region.loudness_lufs) == (120.5, "D major", None)
+    old.dispose()
+
+
+def test_regions_without_the_sorted_facet_come_last_in_either_order(library: Database) -> None:
+    with library.session() as session:
+        region = session.scalar(select(Region).where(Region.bpm == 128.0))
+        store.upsert_analyses(region, [store.AnalysisRecord("tempo_meter", "2", "timeout", error="slow")])
+    assert [r["bpm"] for r in _search(library, sort="bpm")[1]] == [90.0, 91.0, 100.0, None]
+    assert [r["bpm"] for r in _search(library, sort="bpm", descending=True)[1]] == [100.0, 91.0, 90.0, None]
+
+
+def _classified(tags: list[tuple[str, float]], drum: str | None = None, sample_type: str = "other",
+                version: str = "1.0.0") -> store.AnalysisRecord:
+    result = {"tags": [{"tag": t, "probability": p, "source": "yamnet", "group": "instrument"} for t, p in tags],
+              "sample_type": sample_type, "drum_type": drum,
+              "drum_probabilities": {drum: 0.8, "snare": 0.1} if drum else None}
+    return store.AnalysisRecord("classifier", version, "ok", result)
+
+
+def test_classifier_tags_become_model_tags_that_search_finds_by_probability(library: Database) -> None:
+    with library.session() as session:
+        pad = session.scalar(select(Region).where(Region.bpm == 100.0))
+        store.upsert_analyses(pad, [_classified([("Piano", 0.6), ("Organ", 0.2)])])
+        loop = session.scalar(select(Region).where(Region.bpm == 128.0))
+        store.upsert_analyses(loop, [_classified([("Piano", 0.1)], drum="kick", sample_type="one_shot")])
+        session.add(Tag(region_id=loop.id, tag="  My  Favourite ", source="user"))
+    assert sorted(r["bpm"] for r in _search(library, tag="piano")[1]) == [100.0, 128.0]
+    assert [r["bpm"] for r in _search(library, tag="PIANO", tag_min=0.5)[1]] == [100.0]
+    assert [r["bpm"] for r in _search(library, tag="kick", tag_min=0.5)[1]] == [128.0]
+    assert [r["bpm"] for r in _search(library, tag="one-shot", tag_min=0.99)[1]] == [128.0]  # a rule: certain
+    assert [r["bpm"] for r in _search(library, text="organ")[1]] == [100.0]
+    row = _search(library, tag="kick")[1][0]
+    assert [(t["tag"], t["source"]) for t in row["tags"]] == [
+        ("my favourite", "user"), ("one-shot", "model"), ("kick", "model"), ("piano", "model")]
+    assert row["tags"][2]["probability"] == 0.8
+
+
+def test_new_results_replace_model_tags_and_keep_the_users(library: Database) -> None:
+    with library.session() as session:
+        region = session.scalar(select(Region).where(Region.bpm == 128.0))
+        store.upsert_analyses(region, [_classified([("Piano", 0.6), ("Drum", 0.3)])])
+        region.tags.append(Tag(tag="keeper", source="user"))
+        session.flush()
+        store.upsert_analyses(region, [_classified([("Drum", 0.9)], version="1.1.0")])
+        tags = {(t.tag, t.source): (t.confidence, t.model_version) for t in region.tags}
+        assert tags == {("drum", "model"): (0.9, "classifier 1.1.0 (yamnet)"), ("keeper", "user"): (None, None)}
+        store.upsert_analyses(region, [store.AnalysisRecord("classifier", "1.2.0", "crashed", error="signal 9")])
+        assert [t.tag for t in region.tags] == ["keeper"]
+
+
+def _embedded(seed: int) -> store.AnalysisRecord:
+    rng = np.random.default_rng(seed)
+    return store.AnalysisRecord("embeddings", "1.0.0", "ok", {
+        "yamnet": encode(rng.normal(size=1024), "yamnet-int8"), "features": encode(rng.normal(size=38), "features-v1"),
+        "aisfx": {"status": "not_available", "reason": "not installed"}})
+
+
+def test_embeddings_become_vector_rows_and_a_changed_vector_a_new_row(library: Database) -> None:
+    with library.session() as session:
+        region = session.scalar(select(Region).where(Region.bpm == 128.0))
+        store.upsert_analyses(region, [_embedded(1)])
+        session.flush()
+        rows = {v.kind: v for v in region.vectors}
+        assert {k: (v.dim, len(v.vector)) for k, v in rows.items()} == {"yamnet": (1024, 2048), "features": (38, 76)}
+        assert np.frombuffer(rows["yamnet"].vector, "<f2").astype(np.float32) == pytest.approx(
+            decode(_embedded(1).result["yamnet"]))
+        first_ids = {k: v.id for k, v in rows.items()}
+        store.upsert_analyses(region, [_embedded(1)])  # the same vectors: the same rows
+        session.flush()
+        assert {v.kind: v.id for v in region.vectors} == first_ids
+        store.upsert_analyses(region, [_embedded(2)])
+        session.flush()
+        assert all(v.id > max(first_ids.values()) for v in region.vectors)
+
+
+def test_the_migration_derives_tags_and_vectors_of_earlier_analyses(settings) -> None:
+    settings.ensure_dirs()
+    old = Database(settings.effective_database_url)
+    old.migrate("0003")
+    with old.engine.begin() as connection:
+        connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
+                                "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
+        connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
+                                "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
+        connection.execute(text("INSERT INTO tags (region_id, tag, source, created_at) "
+                                "VALUES (1, 'Warm Pad', 'user', '2026-01-01')"))
+        for record in (_classified([("Piano", 0.7)], drum="kick"), _embedded(3)):
+            connection.execute(text("INSERT INTO region_analysis (region_id, plugin, plugin_version, status, result, "
+                                    "elapsed_s, created_at) VALUES (1, :p, '1.0.0', 'ok', :r, 0, '2026-01-01')"),
+                               {"p": record.plugin, "r": json.dumps(record.result)})
+    old.migrate()
+    with old.session() as session:
+        region = session.get(Region, 1)
+        assert sorted((t.tag, t.source) for t in region.tags) == [
+            ("kick", "model"), ("piano", "model"), ("warm pad", "user")]
+        assert sorted((v.kind, v.dim) for v in region.vectors) == [("features", 38), ("yamnet", 1024)]
     old.dispose()
