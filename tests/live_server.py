@@ -13,6 +13,7 @@ import uvicorn
 
 from api.app import create_app
 from core.config import Settings
+from core.engine import AudioSamplerEngine
 
 
 def free_port() -> int:
@@ -22,10 +23,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings, start_timeout_s: float = 60.0) -> Iterator[str]:
-    """Serve ``create_app(settings)`` on a free loopback port in a thread of this process;
-    yields its base URL (``http://127.0.0.1:PORT``) once it accepts requests."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
+def serve(settings: Settings, engine: AudioSamplerEngine | None = None,
+          start_timeout_s: float = 60.0) -> Iterator[str]:
+    """Serve ``create_app(settings, engine)`` on a free loopback port in a thread of this
+    process; yields its base URL (``http://127.0.0.1:PORT``) once it accepts requests."""
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=free_port(),
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()

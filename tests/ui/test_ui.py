@@ -1,0 +1,154 @@
+"""The web UI in Chromium against a live server: upload, analysis, library filters, the
+file view, playback, the keyboard, and a broken file's error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.engine import AudioSamplerEngine
+from plugins.content import Content
+from plugins.features import Features
+from plugins.key_finder import KeyFinder
+from plugins.tempo_meter import TempoMeter
+from tests import audio_factory as af
+from tests import fault_plugins as bad
+from tests.conftest import make_settings
+from tests.live_server import serve
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+#: The chain the page is tested with: everything the library's columns and the file view
+#: show (bpm, key, content timeline, beats) and a plugin that always fails.
+PLUGINS = [Features, Content, TempoMeter, KeyFinder, bad.Raises]
+ANALYSIS_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    engine = AudioSamplerEngine(make_settings(tmp_path_factory.mktemp("ui")), plugins=PLUGINS)
+    with serve(engine.settings, engine) as base:
+        yield base
+    engine.close()
+
+
+def groove(bpm: float, tonic: int, mode: str, seconds: float, seed: int = 0) -> np.ndarray:
+    """Clicks on every beat at ``bpm`` over chords in a key: a region with a tempo and a key."""
+    return af.clicks(bpm / 60, seconds, amp=0.5) + af.progression(tonic, mode, seconds, chord_s=1.0 + seed / 10)
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("uploads")
+    gap = af.silence(1.5)
+    files = {
+        # two regions at 120 bpm in C major (8B)
+        "groove 120.wav": np.concatenate([groove(120, 0, "major", 8.0), gap, groove(120, 0, "major", 8.0, seed=1)]),
+        # 90 bpm in F# minor (11A), then a 2 s tone too short for a tempo or a key
+        "slow 90.wav": np.concatenate([groove(90, 6, "minor", 9.0), gap, af.tone(330, 2.0, amp=0.3)]),
+    }
+    paths = {name: af.write(folder / name, audio) for name, audio in files.items()}
+    paths["broken.wav"] = folder / "broken.wav"
+    paths["broken.wav"].write_bytes(b"RIFF" + os.urandom(4000))
+    return paths
+
+
+def rows(page: Page):
+    return page.locator("#regions tbody tr")
+
+
+def test_upload_browse_filter_play(page: Page, server: str, uploads: dict[str, Path]) -> None:
+    page.goto(f"{server}/ui/")
+    expect(page.locator("#library-count")).to_have_text("No regions match.")
+    page.set_input_files("#file-input", list(uploads.values()))
+
+    # each file's row follows it: two analysed, the broken one explained
+    files = page.locator("#batches .file")
+    expect(files).to_have_count(3)
+    expect(page.locator("#batches .file.ok")).to_have_count(2, timeout=ANALYSIS_TIMEOUT_MS)
+    expect(files.filter(has_text="groove 120.wav")).to_contain_text("2 regions")
+    expect(files.filter(has_text="slow 90.wav")).to_contain_text("2 regions")
+    broken = files.filter(has_text="broken.wav")
+    expect(broken).to_have_class("file error")
+    expect(broken.locator("summary")).to_contain_text("The sampler can't read this file")
+    expect(broken.locator(".detail-text")).to_be_hidden()
+    broken.locator("summary").click()  # the server's own words, on demand
+    expect(broken.locator(".detail-text")).to_be_visible()
+    expect(broken.locator(".detail-text")).not_to_be_empty()
+    expect(page.locator("#batches .batch-summary")).to_have_text("2 analysed, 1 not")
+
+    # the library lists the four regions, with bpm and key
+    expect(rows(page)).to_have_count(4)
+    expect(page.locator("#library-count")).to_have_text("4 regions")
+    expect(rows(page).filter(has_text="groove 120.wav").first).to_contain_text("C major · 8B")
+    expect(rows(page).filter(has_text="slow 90.wav").first).to_contain_text("F# minor · 11A")
+
+    page.fill("input[name=bpm_min]", "110")
+    page.fill("input[name=bpm_max]", "130")
+    expect(rows(page)).to_have_count(2)
+    for text in rows(page).all_inner_texts():
+        assert "groove 120.wav" in text and "120" in text
+    page.fill("input[name=bpm_min]", "")
+    page.fill("input[name=bpm_max]", "")
+    expect(rows(page)).to_have_count(4)
+
+    page.select_option("select[name=key]", "11A")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_contain_text("slow 90.wav")
+    page.select_option("select[name=key]", "9B")  # G major: C major (8B) is its neighbour
+    expect(rows(page)).to_have_count(0)
+    page.check("input[name=compatible]")
+    expect(rows(page)).to_have_count(2)
+    for text in rows(page).all_inner_texts():
+        assert "groove 120.wav" in text
+    page.select_option("select[name=key]", "")
+    expect(rows(page)).to_have_count(4)
+
+    # the file view: both regions drawn as segments, the first selected
+    rows(page).filter(has_text="groove 120.wav").first.locator("a").click()
+    expect(page.locator("#file-title")).to_have_text("groove 120.wav")
+    expect(page.locator("#zoomview")).to_have_attribute("data-segments", "2")
+    expect(page.locator("#overview canvas").first).to_be_visible()
+    chips = page.locator("#file-regions button")
+    expect(chips).to_have_count(2)
+    expect(chips.nth(0)).to_have_attribute("aria-current", "true")
+    detail = page.locator("#region-detail")
+    expect(detail.locator("[data-plugin=tempo_meter] .status")).to_have_text("done")
+    expect(detail.locator("[data-plugin=tempo_meter]")).to_contain_text("120")
+    expect(detail.locator(".strip .strip-part")).to_have_count(19)
+    failed = detail.locator("[data-plugin=raises]")
+    expect(failed).to_have_class("plugin failed")
+    expect(failed).to_contain_text("failed with an error")
+    expect(failed).to_contain_text("this plugin always fails")
+
+    # playing the second region: the audio element's clock runs inside it
+    start = httpx.get(f"{server}/api/regions", params={"query": "groove 120"}).json()["items"][1]["start_s"]
+    chips.nth(1).click()
+    expect(chips.nth(1)).to_have_attribute("aria-current", "true")
+    page.wait_for_function(f"document.getElementById('player').currentTime > {start + 0.3}")
+    expect(page.locator("#play")).to_have_text("Pause")
+
+    # the keyboard: left goes back a region, space pauses
+    page.locator("#file-title").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(chips.nth(0)).to_have_attribute("aria-current", "true")
+    page.keyboard.press("Space")
+    expect(page.locator("#play")).to_have_text("Play")
+    assert page.evaluate("document.getElementById('player').paused")
+
+
+def test_a_region_too_short_for_tempo_and_key_says_so(page: Page, server: str) -> None:
+    regions = httpx.get(f"{server}/api/regions", params={"query": "slow 90"}).json()["items"]
+    short = next(r for r in regions if r["index"] == 1)
+    page.goto(f"{server}/ui/#/region/{short['id']}")
+    detail = page.locator("#region-detail")
+    for plugin in ("tempo_meter", "key_finder"):
+        expect(detail.locator(f"[data-plugin={plugin}] .status")).to_have_text("does not apply to this region")
+    expect(detail.locator("[data-plugin=features] .status")).to_have_text("done")
+    expect(page.locator("#file-regions button").nth(1)).to_have_attribute("aria-current", "true")

@@ -1,0 +1,40 @@
+// The system panel: workers, jobs, the experimental environment, database and disk.
+
+import { getJSON } from "./api.js";
+import { el } from "./dom.js";
+import * as fmt from "./format.js";
+
+const EVERY_MS = 10_000;
+
+export function setupStatus({ summary, facts }) {
+  async function refresh() {
+    let status;
+    let resources;
+    try {
+      [status, resources] = await Promise.all([getJSON("/status"), getJSON("/api/system/resources")]);
+    } catch (error) {
+      summary.textContent = "· server unreachable";
+      facts.replaceChildren(el("dt", {}, "Server"), el("dd", {}, error.message));
+      return;
+    }
+    const { sandbox, bridge, database } = status;
+    const failures = Object.entries(sandbox.failures).filter(([, n]) => n > 0);
+    summary.textContent = `· ${resources.active_jobs ? `${resources.active_jobs} job${resources.active_jobs > 1 ? "s" : ""} running`
+      : "idle"} · ${fmt.megabytes(resources.disk_free_mb)} free`;
+    const rows = [
+      ["Workers", `${sandbox.alive} of ${sandbox.workers} alive, ${sandbox.idle} idle`],
+      ["Plugin calls", `${sandbox.calls.toLocaleString("en")}${failures.length ? ` (failed: ${failures
+        .map(([kind, n]) => `${n} ${kind}`).join(", ")})` : ""}`],
+      ["Jobs running", String(resources.active_jobs)],
+      ["Essentia", bridge.available ? "available" : `unavailable${bridge.reason ? `: ${bridge.reason}` : ""}`],
+      ["Library", `${database.files.toLocaleString("en")} files, ${database.regions.toLocaleString("en")} regions`],
+      ["CPU", `${resources.cpu_percent.toFixed(0)} % of ${resources.cpu_count} cores`],
+      ["Memory free", fmt.megabytes(resources.memory_available_mb)],
+      ["Disk free", fmt.megabytes(resources.disk_free_mb)],
+      ["Plugins", status.plugins.join(", ")],
+    ];
+    facts.replaceChildren(...rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+  }
+  refresh();
+  setInterval(refresh, EVERY_MS);
+}

@@ -1,0 +1,187 @@
+// Adding audio: drop files (or pick them), upload them as one job, follow each file
+// through upload and analysis, cancel, and say what went wrong with a file.
+
+import { ApiError, cancelJob, fileRegions, followJob, getJSON, uploadFiles } from "./api.js";
+import { fileError, uploadError } from "./messages.js";
+import { el } from "./dom.js";
+
+// The extensions the server reads (core/engine.py AUDIO_EXTENSIONS): other files are
+// refused here, so one stray file does not make the server refuse the whole drop.
+const AUDIO_EXTENSIONS = [".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".mp3", ".m4a", ".mp4", ".aac",
+  ".alac", ".ogg", ".oga", ".opus", ".wma", ".caf", ".w64", ".wv"];
+
+const isAudio = (file) => AUDIO_EXTENSIONS.some((ext) => file.name.toLowerCase().endsWith(ext));
+
+/** Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored. */
+export function setupUpload({ zone, input, list, onAnalysed }) {
+  input.accept = AUDIO_EXTENSIONS.join(",");
+  input.addEventListener("change", () => {
+    addFiles([...input.files]);
+    input.value = "";
+  });
+  const hasFiles = (event) => [...event.dataTransfer.types].includes("Files");
+  window.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  window.addEventListener("dragleave", (event) => {
+    if (event.relatedTarget === null) zone.classList.remove("over");
+  });
+  window.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    zone.classList.remove("over");
+    addFiles([...event.dataTransfer.files]);
+  });
+
+  function addFiles(files) {
+    if (files.length === 0) return;
+    const batch = new Batch(files, onAnalysed);
+    list.prepend(batch.element);
+    batch.start();
+  }
+}
+
+/** One drop: its files go up in one request and are analysed as one job. */
+class Batch {
+  constructor(files, onAnalysed) {
+    this.onAnalysed = onAnalysed;
+    this.rows = files.map((file) => new FileRow(file));
+    this.audio = this.rows.filter((row) => isAudio(row.file));
+    this.summary = el("span", { class: "batch-summary" });
+    this.cancelButton = el("button", { type: "button", class: "small" }, "Cancel");
+    this.cancelButton.addEventListener("click", () => this.cancel());
+    this.element = el("li", { class: "batch" },
+      el("div", { class: "batch-head" }, this.summary, this.cancelButton),
+      el("ul", { class: "files" }, ...this.rows.map((row) => row.element)));
+  }
+
+  start() {
+    for (const row of this.rows.filter((r) => !isAudio(r.file))) {
+      row.fail("This isn't an audio file the sampler reads.", `${row.file.name}: not one of ${AUDIO_EXTENSIONS.join(" ")}`);
+    }
+    if (this.audio.length === 0) return this.finish();
+    const sizes = this.audio.map((row) => row.file.size);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    this.setSummary(`Uploading ${this.audio.length} file${this.audio.length > 1 ? "s" : ""}…`);
+    this.upload = uploadFiles(this.audio.map((row) => row.file), (loaded, sent) => {
+      // The request body holds the files in order (plus a little multipart framing).
+      let offset = 0;
+      const bytes = (loaded * total) / Math.max(sent, 1);
+      this.audio.forEach((row, i) => {
+        row.uploading(Math.min(1, Math.max(0, (bytes - offset) / Math.max(sizes[i], 1))));
+        offset += sizes[i];
+      });
+    });
+    this.upload.done.then((created) => this.follow(created.job_id), (error) => {
+      for (const row of this.audio) row.fail(uploadError(error.status, error.message), error.message);
+      this.finish();
+    });
+  }
+
+  async follow(jobId) {
+    this.jobId = jobId;
+    this.setSummary("Analysing…");
+    const job = await getJSON(`/api/jobs/${jobId}`);
+    const byPath = new Map(job.files.map((file, i) => [file.path, this.audio[i]]));
+    for (const row of this.audio) row.queued();
+    this.stop = followJob(jobId, {
+      progress: (event) => byPath.get(event.path)?.progress(event),
+      file: (event) => {
+        const row = byPath.get(event.path);
+        if (!row || row.finished) return;
+        if (event.status === "ok") {
+          row.analysed(event);
+          this.onAnalysed(event.file_id);
+        } else {
+          row.fail(fileError(event.error_code), event.error);
+        }
+      },
+      error: (event) => this.setSummary(`The analysis stopped: ${event.error}`),
+      end: (event) => {
+        for (const row of this.audio) {
+          if (!row.finished) row.fail(event.state === "cancelled" ? "Cancelled before it was analysed." :
+            "Not analysed: the server stopped first.", `job ${event.state}`);
+        }
+        this.finish();
+      },
+    });
+  }
+
+  async cancel() {
+    this.cancelButton.disabled = true;
+    if (!this.jobId) return this.upload?.abort();
+    this.setSummary("Cancelling: files already started are finished first…");
+    try {
+      await cancelJob(this.jobId);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409)) throw error;  // 409: it had ended already
+    }
+  }
+
+  finish() {
+    this.cancelButton.disabled = true;
+    this.cancelButton.hidden = true;
+    const ok = this.rows.filter((row) => row.ok).length;
+    const failed = this.rows.length - ok;
+    this.setSummary(`${ok} analysed${failed ? `, ${failed} not` : ""}`);
+  }
+
+  setSummary(text) {
+    this.summary.textContent = text;
+  }
+}
+
+/** One file's line: name, a progress bar, what is happening, and what went wrong. */
+class FileRow {
+  constructor(file) {
+    this.file = file;
+    this.finished = false;
+    this.ok = false;
+    this.bar = el("progress", { max: 1, value: 0, "aria-label": `${file.name} progress` });
+    this.status = el("span", { class: "file-status" }, "waiting");
+    this.element = el("li", { class: "file" }, el("span", { class: "file-name" }, file.name), this.bar, this.status);
+  }
+
+  uploading(share) {
+    this.bar.value = share;
+    this.status.textContent = share < 1 ? `uploading ${Math.round(share * 100)} %` : "uploaded";
+  }
+
+  queued() {
+    this.bar.removeAttribute("value");  // indeterminate until analysis reports
+    this.status.textContent = "waiting for analysis";
+  }
+
+  progress({ stage, done, total }) {
+    if (this.finished) return;
+    if (total) {
+      this.bar.max = total;
+      this.bar.value = done;
+    }
+    this.status.textContent = stage === "analysing" && total ? `analysing ${done}/${total}` : stage;
+  }
+
+  async analysed({ file_id: fileId, path, regions }) {
+    this.finish("ok");
+    this.ok = true;
+    this.bar.max = 1;
+    this.bar.value = 1;
+    this.status.textContent = `${regions} region${regions === 1 ? "" : "s"}`;
+    const [first] = regions ? await fileRegions(fileId, path.split("/").pop()) : [];
+    if (first) this.status.append(" · ", el("a", { href: `#/region/${first.id}` }, "open"));
+  }
+
+  fail(text, detail) {
+    this.finish("error");
+    this.bar.hidden = true;
+    this.status.replaceChildren(el("details", { class: "error" },
+      el("summary", {}, text), el("p", { class: "detail-text" }, detail || "")));
+  }
+
+  finish(kind) {
+    this.finished = true;
+    this.element.classList.add(kind);
+  }
+}
