@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import keys
-from database.models import File, Region, RegionAnalysis, Tag, TagSource, Waveform, normalise_tag
+from database.models import File, Region, RegionAnalysis, RegionVector, Tag, TagSource, Waveform, normalise_tag
+from database.vector_index import VectorIndex
 
 #: Keys of an analysis entry in a report that plugin results may not use.
 RESERVED_ANALYSIS_KEYS = ("status", "version", "elapsed_s", "error")
@@ -122,6 +124,21 @@ class RegionQuery:
     descending: bool = False
     limit: int = 50
     offset: int = 0
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter is given (sort and page aside)."""
+        return any(getattr(self, name) is not None for name in _FILTER_FIELDS)
+
+
+_FILTER_FIELDS = ("text", "tag", "bpm_min", "bpm_max", "duration_min", "duration_max", "loudness_min",
+                  "loudness_max", "keys", "content")
+#: Candidates the index proposes per neighbour asked for, before exact re-scoring.
+SIMILAR_OVERSAMPLE = 4
+SIMILAR_MIN_CANDIDATES = 64
+#: A filter matching at most this many regions is searched among exactly those; a broader
+#: one filters what the index proposes.
+SIMILAR_SELECT_MAX = 200_000
 
 
 def _region_filters(query: RegionQuery) -> list:
@@ -240,3 +257,36 @@ def get_waveform(session: Session, file_id: int) -> dict[str, dict] | None:
     """The file's stored ``{"overview", "zoom"}`` peaks (core.waveform dicts), or None."""
     waveform = session.get(Waveform, file_id)
     return {"overview": waveform.overview, "zoom": waveform.zoom} if waveform is not None else None
+
+
+def similar_regions(session: Session, index: VectorIndex, region_id: int, count: int,
+                    query: RegionQuery | None = None) -> list[dict[str, Any]] | None:
+    """The ``count`` regions nearest to ``region_id`` by the cosine of their vectors of
+    ``index.kind`` (same model only), each a list row with ``score`` (−1 … 1), best
+    first, among those matching ``query``'s filters. None when the region has no such vector."""
+    target = session.scalar(select(RegionVector).where(RegionVector.region_id == region_id,
+                                                       RegionVector.kind == index.kind))
+    if target is None:
+        return None
+    index.sync(session)
+    vector = np.frombuffer(target.vector, "<f2").astype(np.float32)
+    filters = _region_filters(query) if query is not None and query.filtered else [File.status == "ok"]
+    wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES)
+    if len(filters) == 1:
+        candidates = index.search(vector, wanted)
+    else:
+        matching = session.scalar(select(func.count()).select_from(Region).join(File).where(*filters)) or 0
+        if matching <= SIMILAR_SELECT_MAX:
+            allowed = np.array(session.scalars(select(Region.id).join(File).where(*filters)).all(), np.int64)
+            candidates = index.search(vector, wanted, allowed=allowed)
+        else:
+            candidates = index.search(vector, wanted * SIMILAR_OVERSAMPLE)
+    rows = session.execute(
+        select(Region, File.path, File.name, RegionVector.vector).join(File).join(RegionVector)
+        .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != region_id,
+               RegionVector.kind == index.kind, RegionVector.model == target.model, *filters)).all()
+    scored = sorted(((float(np.frombuffer(blob, "<f2").astype(np.float32) @ vector), region, path, name)
+                     for region, path, name, blob in rows), key=lambda row: -row[0])[:count]
+    tags = region_tags(session, [region.id for _, region, _, _ in scored], LIST_TAGS)
+    return [{**region_row(region, path, name, tags.get(region.id, [])), "score": round(score, 5)}
+            for score, region, path, name in scored]
