@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ from core.engine import AudioSamplerEngine
 from database.session import Database
 from plugins.features import Features
 from tests import audio_factory as af
+from tests.postgres import PostgresServer
+
+#: The databases that database-facing tests run on, each of them once per backend.
+BACKENDS = ("sqlite", "postgresql")
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -22,9 +27,48 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test session's own, started when a test first needs it."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@contextmanager
+def _fresh_database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """``""`` (SQLite in the settings' data folder) or the URL of a new, empty PostgreSQL database."""
+    if backend == "sqlite":
+        yield ""
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data")
+def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """A database of the test's own (``make_settings(..., database_url=...)``), on each backend."""
+    with _fresh_database_url(request, backend) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """A database shared by a module's tests, on each backend."""
+    with _fresh_database_url(request, backend) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "data", database_url=database_url)
 
 
 @pytest.fixture
@@ -37,9 +81,10 @@ def database(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="module")
-def features_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioSamplerEngine]:
+def features_engine(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[AudioSamplerEngine]:
     """An engine running only the features plugin, shared by a test module."""
-    engine = AudioSamplerEngine(make_settings(tmp_path_factory.mktemp("engine")), plugins=[Features])
+    engine = AudioSamplerEngine(make_settings(tmp_path_factory.mktemp("engine"), database_url=module_database_url),
+                                plugins=[Features])
     yield engine
     engine.close()
 

@@ -16,8 +16,8 @@ from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("api"), plugins=["features"])
+def client(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("api"), plugins=["features"], database_url=module_database_url)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -19,8 +19,9 @@ from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("jobs"), plugins=["features"], max_upload_mb=1)
+def client(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("jobs"), plugins=["features"], max_upload_mb=1,
+                             database_url=module_database_url)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -100,8 +101,8 @@ def test_cancel_then_resume_a_job(client: TestClient, tmp_path: Path) -> None:
     assert client.post(f"/api/jobs/{job_id}/resume").status_code == 409
 
 
-def test_a_job_running_when_the_server_died_is_interrupted_then_resumable(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path / "data", plugins=["features"])
+def test_a_job_running_when_the_server_died_is_interrupted_then_resumable(tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path / "data", plugins=["features"], database_url=database_url)
     settings.ensure_dirs()
     path = af.write(tmp_path / "a.wav", af.tone(440, 1.0))
     database = Database(settings.effective_database_url)

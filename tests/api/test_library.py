@@ -19,9 +19,10 @@ GROOVES = {"groove_am_90.wav": (9, "minor", 90), "groove_em_128.wav": (4, "minor
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("library")
-    settings = make_settings(folder / "data", plugins=["features", "tempo_meter", "key_finder"])
+    settings = make_settings(folder / "data", plugins=["features", "tempo_meter", "key_finder"],
+                             database_url=module_database_url)
     with TestClient(create_app(settings)) as test_client:
         for name, (tonic, mode, bpm) in GROOVES.items():
             audio = af.progression(tonic, mode, 12.0, chord_s=60 / bpm * 4) * 2 + 0.5 * af.rhythm(bpm, 4, 12.0)

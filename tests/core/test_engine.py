@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from core.config import RegionSettings
 from core.engine import AudioSamplerEngine, Progress, _decode_failure, content_hash, expand_paths
@@ -99,11 +99,11 @@ def test_a_changed_file_replaces_its_old_results(features_engine: AudioSamplerEn
         assert session.scalar(select(func.count()).where(Region.file_id == file.id)) == 3
 
 
-def test_a_new_plugin_version_reruns_only_that_plugin(tmp_path: Path, gaps_wav: Path) -> None:
+def test_a_new_plugin_version_reruns_only_that_plugin(tmp_path: Path, gaps_wav: Path, database_url: str) -> None:
     class FeaturesV2(Features):
         version = "2.0.0"
 
-    settings = make_settings(tmp_path / "data")
+    settings = make_settings(tmp_path / "data", database_url=database_url)
     with AudioSamplerEngine(settings, plugins=[Features, bad.ShortOnly]) as engine:
         first = engine.analyze_file(gaps_wav)
         assert [r["analysis"]["short_only"]["status"] for r in first["regions"]] == ["ok", "not_applicable"]
@@ -206,11 +206,11 @@ def test_a_broken_progress_callback_does_not_stop_the_engine(features_engine: Au
     assert features_engine.analyze_file(path, progress=explode)["status"] == "ok"
 
 
-def test_status_describes_the_engine(features_engine: AudioSamplerEngine) -> None:
+def test_status_describes_the_engine(features_engine: AudioSamplerEngine, backend: str) -> None:
     status = features_engine.status()
     assert status["plugins"] == ["features"]
     assert status["sandbox"]["workers"] == 2
-    assert status["database"]["url"].startswith("sqlite:///")
+    assert make_url(status["database"]["url"]).get_backend_name() == backend
     assert status["database"]["files"] >= 0
 
 
