@@ -8,7 +8,7 @@ import { CAMELOT } from "./keys.js";
 const PAGE = 50;
 const TYPING_PAUSE_MS = 250;
 
-/** Wire the filter form, table and pager. Returns { refresh() }. */
+/** Wire the filter form, table and pager. Returns { refresh(), ready: the first page shown }. */
 export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   const keySelect = form.elements.key;
   keySelect.append(...CAMELOT.map(([code, name]) => el("option", { value: code }, `${name} · ${code}`)));
@@ -58,8 +58,7 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   form.addEventListener("submit", (event) => event.preventDefault());
   prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
   next.addEventListener("click", () => { offset += PAGE; refresh(); });
-  refresh();
-  return { refresh };
+  return { refresh, ready: refresh() };
 }
 
 function row(region) {

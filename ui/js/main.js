@@ -8,7 +8,8 @@ const $ = (id) => document.getElementById(id);
 
 const library = setupLibrary({ form: $("filters"), table: $("regions"), count: $("library-count"),
   prev: $("page-prev"), next: $("page-next"), pageLabel: $("page-label") });
-setupStatus({ summary: $("system-summary"), facts: $("system-facts") });
+// The system panel asks the server the slowest questions: after the library is shown.
+library.ready.then(() => setupStatus({ summary: $("system-summary"), facts: $("system-facts") }));
 
 let refreshTimer = null;
 setupUpload({
