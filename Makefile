@@ -18,7 +18,7 @@ EXPERIMENTAL := envs/experimental/.venv
 # The web UI's browser libraries (Peaks.js, Konva, waveform-data), served from here.
 UI_MODULES := ui/node_modules
 
-.PHONY: run test setup bench clean
+.PHONY: run test setup bench screenshots clean
 
 run: setup
 	$(PY) main.py serve
@@ -65,6 +65,10 @@ bench: setup $(STAMPS)/bench
 $(STAMPS)/bench: bench/requirements-bench.txt $(VENV)/.ready
 	$(PY) -m pip install -q --disable-pip-version-check -r $<
 	@touch $@
+
+# PNGs of the web UI's library and file views at 1280x800 and 390x844 in bench/out/screenshots/.
+screenshots: setup
+	$(PY) bench/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) $(UI_MODULES) .pytest_cache .coverage htmlcov
