@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from core.engine import AudioSamplerEngine
 from plugins.content import Content
+from plugins.embeddings import Embeddings
 from plugins.features import Features
 from plugins.key_finder import KeyFinder
 from plugins.tempo_meter import TempoMeter
@@ -25,8 +26,8 @@ from tests.live_server import serve
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 #: The chain the page is tested with: everything the library's columns and the file view
-#: show (bpm, key, content timeline, beats) and a plugin that always fails.
-PLUGINS = [Features, Content, TempoMeter, KeyFinder, bad.Raises]
+#: show (bpm, key, content timeline, beats, similar regions) and a plugin that always fails.
+PLUGINS = [Features, Content, TempoMeter, KeyFinder, Embeddings, bad.Raises]
 ANALYSIS_TIMEOUT_MS = 240_000
 
 
@@ -126,6 +127,9 @@ def test_upload_browse_filter_play(page: Page, server: str, uploads: dict[str, P
     expect(failed).to_have_class("plugin failed")
     expect(failed).to_contain_text("failed with an error")
     expect(failed).to_contain_text("this plugin always fails")
+    detail.get_by_role("button", name="More like this").click()
+    expect(detail.locator(".similar-list li")).to_have_count(3)  # every other region with a vector
+    expect(detail.locator(".similar-list li").first).to_contain_text("groove 120.wav · region 2")
 
     # playing the second region: the audio element's clock runs inside it
     start = httpx.get(f"{server}/api/regions", params={"query": "groove 120"}).json()["items"][1]["start_s"]

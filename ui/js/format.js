@@ -18,21 +18,23 @@ export const bpm = (value) => (value === null || value === undefined ? "–" : v
 
 export const key = (name, camelot) => (name ? `${name}${camelot ? ` · ${camelot}` : ""}` : "–");
 
-export const percent = (share) => `${Math.round(share * 100)} %`;
+// A no-break space keeps a number with its unit when a line wraps.
+export const percent = (share) => `${Math.round(share * 100)}\u00a0%`;
 
 export function number(value, digits = 1, unit = "") {
   if (typeof value !== "number" || !Number.isFinite(value)) return "–";
-  return `${value.toFixed(digits)}${unit ? ` ${unit}` : ""}`;
+  return `${value.toFixed(digits)}${unit ? `\u00a0${unit}` : ""}`;
 }
 
 export function megabytes(mb) {
   return mb >= 10240 ? `${(mb / 1024).toFixed(0)} GB` : mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${mb.toFixed(0)} MB`;
 }
 
-/** The first few tags as "Drum 62 %, Snare 31 %". */
+/** The first few tags as "loop, Drum 62 %, Snare 31 %" (a person's or a rule's tag has no probability). */
 export function tags(list, count = 3) {
   if (!list || list.length === 0) return "";
-  return list.slice(0, count).map((t) => `${t.tag} ${percent(t.probability)}`).join(", ");
+  return list.slice(0, count).map((t) => (t.probability === null || t.probability === undefined ? t.tag
+    : `${t.tag}\u00a0${percent(t.probability)}`)).join(", ");
 }
 
 /** "loop one.wav · region 2". */

@@ -21,7 +21,8 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
     return {
       query: data.get("query").trim(), bpm_min: data.get("bpm_min"), bpm_max: data.get("bpm_max"),
       key: data.get("key"), compatible: data.get("key") && data.get("compatible") ? "true" : "",
-      content: data.get("content"), tag: data.get("tag").trim(), sort: data.get("sort"),
+      content: data.get("content"), tag: data.get("tag").trim(),
+      tag_min: data.get("tag") && data.get("tag_min") ? data.get("tag_min") / 100 : "", sort: data.get("sort"),
       order: data.get("order") ? "desc" : "asc", limit: PAGE, offset,
     };
   }

@@ -31,7 +31,7 @@ const SUMMARIES = {
     ["Method", r.fallback_reason ? `${r.method} (${r.fallback_reason})` : `${r.method}${r.profile ? `, ${r.profile}` : ""}`],
     ...(r.key_changes?.length ? [["Key changes", r.key_changes.map((c) => `${fmt.clock(c.time)} ${c.key}`).join(", ")]] : []),
   ],
-  embeddings: (r) => [["Vectors", Object.values(r).filter((v) => v && v.dim).map((v) => `${v.model} (${v.dim}-d)`)
+  embeddings: (r) => [["Vectors", Object.values(r).filter((v) => v && v.dim).map((v) => `${v.model}, ${v.dim}\u00a0dimensions`)
     .join(", ") || "–"]],
 };
 

@@ -77,5 +77,6 @@ async function showSimilar(container, regionId, button) {
   container.replaceChildren(el("h4", {}, "More like this"), el("ol", { class: "similar-list" },
     ...answer.items.map((item) => el("li", {},
       el("a", { href: `#/region/${item.id}` }, fmt.regionName(item)),
-      el("span", { class: "muted" }, ` ${fmt.percent(item.score)} · ${fmt.bpm(item.bpm)} BPM · ${fmt.key(item.key, item.camelot)}`)))));
+      el("span", { class: "muted" }, ` similarity ${fmt.number(item.score, 2)} · ${fmt.bpm(item.bpm)} BPM · `
+        + fmt.key(item.key, item.camelot))))));
 }
