@@ -1,9 +1,12 @@
-"""Command line: ``serve | analyze | scan | plugins``.
+"""Command line: ``serve | analyze | scan | plugins | search | similar | duplicates``.
 
     python main.py serve                        # HTTP API + UI on 127.0.0.1:8000
     python main.py analyze a.wav dir/ --json    # the stable JSON of DESIGN.md
     python main.py scan ~/Samples               # recursive, with a progress bar
     python main.py plugins                      # installed plugins and their order
+    python main.py search --bpm 118-124 --key 8A --compatible --tag kick
+    python main.py similar 42 -k 10             # regions most like region 42
+    python main.py duplicates                   # the same audio stored twice
 
 Exit status: 0 when every file was analysed, 1 when any file ended in error, 2 for a
 usage error.
@@ -50,7 +53,54 @@ def _parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="list the installed plugins in run order")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(command=_plugins)
+
+    search = commands.add_parser("search", help="find regions in the library")
+    _search_options(search)
+    search.add_argument("--sort", choices=["name", "bpm", "duration", "loudness", "key", "analyzed"], default="name")
+    search.add_argument("--desc", action="store_true", help="sort in descending order")
+    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--offset", type=int, default=0)
+    search.set_defaults(command=_search)
+
+    similar = commands.add_parser("similar", help="the regions most like one region (by embedding)")
+    similar.add_argument("region", type=int, metavar="REGION_ID", help="a region id, as `search` shows it")
+    similar.add_argument("-k", type=int, default=20, help="how many (default 20)")
+    similar.add_argument("--kind", choices=["yamnet", "features"], default="yamnet", help="the vectors compared")
+    _search_options(similar)
+    similar.set_defaults(command=_similar)
+
+    duplicates = commands.add_parser("duplicates", help="list near-identical regions and files")
+    duplicates.add_argument("--threshold", type=float, default=0.98, help="least cosine (default 0.98)")
+    duplicates.add_argument("--kind", choices=["yamnet", "features"], default="yamnet")
+    duplicates.add_argument("--json", action="store_true")
+    duplicates.set_defaults(command=_duplicates)
     return parser
+
+
+def _search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--query", help="part of the file name, or a tag")
+    parser.add_argument("--tag", help="a tag of the region or its file")
+    parser.add_argument("--tag-min", type=float, help="least probability of a model's tag (0-1)")
+    parser.add_argument("--bpm", type=_range, metavar="LOW-HIGH", help="tempo range, e.g. 118-124")
+    parser.add_argument("--duration", type=_range, metavar="LOW-HIGH", help="seconds, e.g. 0-2")
+    parser.add_argument("--loudness", type=_range, metavar="LOW-HIGH", help="LUFS, e.g. -20--10")
+    parser.add_argument("--key", help='"A minor", "F#" or a Camelot code, "8A"')
+    parser.add_argument("--compatible", action="store_true", help="also the harmonically compatible keys")
+    parser.add_argument("--content", choices=["speech", "music", "noise", "silence", "mixed"])
+    parser.add_argument("--json", action="store_true")
+
+
+def _range(text: str) -> tuple[float | None, float | None]:
+    """``"118-124"``, ``"-20--10"``, ``"100-"`` → (low, high)."""
+    import re
+
+    match = re.fullmatch(r"\s*(-?[\d.]+)?\s*-\s*(-?[\d.]+)?\s*", text)
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a range: {text!r} (use LOW-HIGH, e.g. 118-124)")
+    try:
+        return tuple(float(v) if v is not None else None for v in match.groups())  # type: ignore[return-value]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a range: {text!r}") from exc
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -121,6 +171,102 @@ def _plugins(args: argparse.Namespace) -> int:
             requires = f" (requires {', '.join(plugin.requires)})" if plugin.requires else ""
             print(f"{plugin.name} {plugin.version}{requires}: {plugin.description}")
     return 0
+
+
+def _region_query(args: argparse.Namespace):
+    from core import keys
+    from database.queries import RegionQuery
+
+    bpm, duration, loudness = (getattr(args, name) or (None, None) for name in ("bpm", "duration", "loudness"))
+    return RegionQuery(
+        text=args.query, tag=args.tag, tag_min=args.tag_min, bpm_min=bpm[0], bpm_max=bpm[1],
+        duration_min=duration[0], duration_max=duration[1], loudness_min=loudness[0], loudness_max=loudness[1],
+        keys=keys.search_names(args.key, args.compatible) if args.key else None, content=args.content,
+        sort=getattr(args, "sort", "name"), descending=getattr(args, "desc", False),
+        limit=getattr(args, "limit", 50), offset=getattr(args, "offset", 0))
+
+
+def _library():
+    """The configured database, its schema brought up to date, and its similarity indexes."""
+    from database.session import Database
+    from database.vector_index import VectorIndexes
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    return database, VectorIndexes(settings.cache_dir / "index")
+
+
+def _search(args: argparse.Namespace) -> int:
+    from database import queries
+
+    try:
+        query = _region_query(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    database, _ = _library()
+    with database.session() as session:
+        total, rows = queries.search_regions(session, query)
+    _print_regions(rows, args.json, f"{total} regions match" + (f", showing {len(rows)}" if len(rows) < total else ""))
+    return 0
+
+
+def _similar(args: argparse.Namespace) -> int:
+    from database import queries
+
+    try:
+        query = _region_query(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    database, indexes = _library()
+    with database.session() as session:
+        rows = queries.similar_regions(session, indexes.get(args.kind), args.region, args.k, query)
+    indexes.save()
+    if rows is None:
+        print(f"error: region {args.region} has no {args.kind} vector (no such region, or the embeddings plugin "
+              "has not analysed it)", file=sys.stderr)
+        return 1
+    _print_regions(rows, args.json, f"{len(rows)} regions most like region {args.region}")
+    return 0
+
+
+def _duplicates(args: argparse.Namespace) -> int:
+    from database.duplicates import find_duplicates
+
+    database, indexes = _library()
+    with database.session() as session:
+        found = find_duplicates(session, indexes.get(args.kind), args.threshold)
+    indexes.save()
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for group in found["identical_files"]:
+        print("identical  " + "  =  ".join(group["paths"]))
+    for pair in found["files"]:
+        print(f"{pair['score']:.4f}     " + "  ~  ".join(pair["paths"]) + f"  ({pair['regions']} regions)")
+    for pair in found["regions"]:
+        a, b = pair["a"], pair["b"]
+        print(f"{pair['score']:.4f}     {a['path']} [{a['start_s']:.2f}-{a['end_s']:.2f} s]  ~  "
+              f"{b['path']} [{b['start_s']:.2f}-{b['end_s']:.2f} s]")
+    if not any(found.values()):
+        print("no duplicates found", file=sys.stderr)
+    return 0
+
+
+def _print_regions(rows: list[dict], as_json: bool, heading: str) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(heading, file=sys.stderr)
+    for row in rows:
+        score = f"{row['score']:.3f}  " if "score" in row else ""
+        bpm = f"{row['bpm']:.1f} bpm" if row["bpm"] is not None else "- bpm"
+        tags = ", ".join(t["tag"] for t in row["tags"][:3])
+        print(f"{score}{row['id']:>7}  {row['name']} #{row['index'] + 1}  {row['start_s']:.2f}-{row['end_s']:.2f} s"
+              f"  {bpm}  {row['key'] or '-'}  {row['content'] or '-'}  {tags}")
 
 
 def _one_line(report: dict) -> str:

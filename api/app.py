@@ -19,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.jobs import JobManager
-from api.routers import analysis, jobs, library, plugins, system
+from api.routers import analysis, audio, jobs, library, plugins, system
 from core import __version__
 from core.config import Settings, get_settings
 from core.engine import AudioSamplerEngine
+from database.vector_index import VectorIndexes
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,18 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or AudioSamplerEngine(settings)
         app.state.jobs = JobManager(app.state.engine)
+        app.state.indexes = VectorIndexes(settings.cache_dir / "index")
         try:
             yield
         finally:
             app.state.jobs.close()
+            app.state.indexes.save()
             if engine is None:
                 app.state.engine.close()
 
     app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan)
     app.state.settings = settings
-    for router in (system.router, plugins.router, analysis.router, library.router, jobs.router):
+    for router in (system.router, plugins.router, analysis.router, library.router, audio.router, jobs.router):
         app.include_router(router)
     app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")  # /ui redirects to /ui/
     _install_error_handlers(app)

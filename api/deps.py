@@ -11,6 +11,7 @@ from api.jobs import JobManager
 from api.paths import PathNotAllowed, confine
 from core.config import Settings
 from core.engine import AudioSamplerEngine
+from database.vector_index import VectorIndexes
 
 
 def get_engine(request: Request) -> AudioSamplerEngine:
@@ -25,6 +26,10 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_indexes(request: Request) -> VectorIndexes:
+    return request.app.state.indexes
+
+
 def confined(text: str, settings: Settings) -> Path:
     """``text`` as a real path inside the allowed roots, or a 403 saying why not."""
     try:
@@ -36,3 +41,4 @@ def confined(text: str, settings: Settings) -> Path:
 EngineDep = Annotated[AudioSamplerEngine, Depends(get_engine)]
 JobsDep = Annotated[JobManager, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+IndexesDep = Annotated[VectorIndexes, Depends(get_indexes)]

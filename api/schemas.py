@@ -128,6 +128,15 @@ class RegionItem(BaseModel):
     tags: list[TagItem] = Field(description="Its tags: a person's first, then the most probable (at most 5 in lists)")
 
 
+class SimilarItem(RegionItem):
+    score: float = Field(description="Cosine similarity to the region asked about, -1 … 1")
+
+
+class SimilarPage(BaseModel):
+    kind: str = Field(description="The vectors compared: yamnet | features")
+    items: list[SimilarItem] = Field(description="Most similar first")
+
+
 class RegionPage(BaseModel):
     total: int = Field(description="Regions matching, over all pages")
     items: list[RegionItem]

@@ -123,12 +123,27 @@ def iter_decode(
     """Decode ``path`` block by block (``info``: its :func:`probe`, when already known).
 
     Yields: float32 [n] mono blocks at ``sr`` Hz (the last may be short).
-    Raises the errors of :func:`probe`, plus InvalidSamples (NaN/Inf), EmptyAudio (no
-    samples), AudioDecodeError (corrupt or truncated data), TooLong.
+    Raises the errors of :func:`iter_frames`.
     """
     info = info or probe(path, max_duration_s)
-    source = _soundfile_blocks if _use_soundfile(info) else _pyav_blocks
     resampler = soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32", quality="HQ")
+    for block in iter_frames(info, max_duration_s):
+        out = resampler.resample_chunk(_to_mono(block), last=False)
+        if len(out):
+            yield out
+    tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+    if len(tail):
+        yield tail
+
+
+def iter_frames(info: AudioInfo, max_duration_s: float | None = None) -> Iterator[np.ndarray]:
+    """The file of ``info`` (:func:`probe`) as it is: float32 [frames, channels] blocks
+    at its own sample rate, encoder padding dropped.
+
+    Raises InvalidSamples (NaN/Inf), EmptyAudio (no samples), AudioDecodeError (corrupt
+    or truncated data), TooLong.
+    """
+    source = _soundfile_blocks if _use_soundfile(info) else _pyav_blocks
     limit = math.inf if max_duration_s is None else max_duration_s * info.sample_rate
     read = 0
     try:
@@ -140,12 +155,7 @@ def iter_decode(
             read += len(block)
             if read > limit:
                 raise TooLong(f"the audio is longer than the limit of {_fmt_duration(max_duration_s)}")
-            out = resampler.resample_chunk(_to_mono(block), last=False)
-            if len(out):
-                yield out
-        tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
-        if len(tail):
-            yield tail
+            yield block
     except AudioError:
         raise
     except (av.FFmpegError, sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     library_roots: list[Path] = Field(default_factory=lambda: [Path.home()])
     #: Largest upload accepted by the API, MiB.
     max_upload_mb: int = Field(1024, gt=0)
+    #: Rendered excerpts (WAV/FLAC of regions and of formats browsers cannot play) kept, MiB.
+    excerpt_cache_mb: int = Field(2048, gt=0)
     #: Interpreter of the experimental (Essentia) environment, and the worker it runs.
     experimental_python: Path = PROJECT_ROOT / "envs" / "experimental" / ".venv" / "bin" / "python"
     experimental_worker: Path = PROJECT_ROOT / "envs" / "experimental" / "worker.py"
@@ -126,6 +128,11 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def cache_dir(self) -> Path:
+        """What can be made again: rendered excerpts, similarity indexes."""
+        return self.data_dir / "cache"
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.tmp_dir, self.upload_dir):

@@ -25,6 +25,7 @@ from typing import Any
 from core import audio
 from core.bridge import environment_status
 from core.config import SAMPLE_RATE, Settings, get_settings
+from core.excerpt_cache import ExcerptCache
 from core.pcm import remove_stale, temp_path
 from core.plugin import Plugin, PluginError, discover, resolve
 from core.sandbox import Outcome, Sandbox, TaskResult
@@ -89,6 +90,8 @@ class AudioSamplerEngine:
                                                 "settings": self.settings.model_dump(mode="json")}),
         )
         self._write_lock = threading.Lock()
+        self.excerpts = ExcerptCache(self.sandbox, self.settings.cache_dir / "excerpts",
+                                     self.settings.excerpt_cache_mb, self.settings.max_duration_s)
 
     # ------------------------------------------------------------------ public API
 

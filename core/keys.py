@@ -86,6 +86,17 @@ def compatible(tonic: int, mode: str) -> list[tuple[int, str]]:
     return [from_camelot(c) for c in codes]
 
 
+def search_names(text: str, with_compatible: bool = False) -> tuple[str, ...]:
+    """The key names a search for ``text`` (a key, "A minor", or a Camelot code, "8A")
+    matches: that key, and its :func:`compatible` keys when asked. Raises ValueError."""
+    try:
+        tonic, mode = from_camelot(text) if text[:-1].isdigit() else parse_key(text)
+    except ValueError as exc:
+        raise ValueError(f"unknown key {text!r}: use e.g. 'A minor', 'F#' or '8A'") from exc
+    found = compatible(tonic, mode) if with_compatible else [(tonic, mode)]
+    return tuple(key_name(t, m) for t, m in found)
+
+
 def estimate(chroma: np.ndarray, profile: str = "temperley") -> tuple[int, str, float, np.ndarray]:
     """Best key for a 12-bin chroma vector by correlation with rotated key profiles.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from core import audio, regions, waveform
+from core import audio, excerpt, regions, waveform
 from core.config import SAMPLE_RATE, RegionSettings, Settings, use_settings
 from core.pcm import PcmFile
 from core.plugin import Context, Plugin, load_ref
@@ -47,6 +47,12 @@ def decode_file(path: str, pcm_path: str, sr: int, max_duration_s: float, region
         ],
         "waveform": {name: wf.to_dict() for name, wf in waveform.overview_and_zoom(pcm, sr).items()},
     }
+
+
+def render_excerpt(path: str, out_path: str, start_s: float, end_s: float | None, fmt: str,
+                   max_duration_s: float) -> dict[str, Any]:
+    """Write seconds ``[start_s, end_s)`` of ``path`` to ``out_path`` (see :mod:`core.excerpt`)."""
+    return excerpt.write_excerpt(path, out_path, start_s, end_s, fmt, max_duration_s)
 
 
 def warm_up(plugin_refs: list[str], lock_path: str, settings: dict[str, Any]) -> None:

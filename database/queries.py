@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import keys
 from database.models import File, Region, RegionAnalysis, RegionVector, Tag, TagSource, Waveform, normalise_tag
-from database.vector_index import VectorIndex
+from database.vector_index import VectorIndex, as_vector
 
 #: Keys of an analysis entry in a report that plugin results may not use.
 RESERVED_ANALYSIS_KEYS = ("status", "version", "elapsed_s", "error")
@@ -269,7 +269,7 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
     if target is None:
         return None
     index.sync(session)
-    vector = np.frombuffer(target.vector, "<f2").astype(np.float32)
+    vector = as_vector(target.vector)
     filters = _region_filters(query) if query is not None and query.filtered else [File.status == "ok"]
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES)
     if len(filters) == 1:
@@ -285,7 +285,7 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
         select(Region, File.path, File.name, RegionVector.vector).join(File).join(RegionVector)
         .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != region_id,
                RegionVector.kind == index.kind, RegionVector.model == target.model, *filters)).all()
-    scored = sorted(((float(np.frombuffer(blob, "<f2").astype(np.float32) @ vector), region, path, name)
+    scored = sorted(((float(as_vector(blob) @ vector), region, path, name)
                      for region, path, name, blob in rows), key=lambda row: -row[0])[:count]
     tags = region_tags(session, [region.id for _, region, _, _ in scored], LIST_TAGS)
     return [{**region_row(region, path, name, tags.get(region.id, [])), "score": round(score, 5)}

@@ -107,12 +107,17 @@ class VectorIndex:
         (float32 [dim], L2-normalised), best first; ``allowed``: int64 [n] region ids to
         keep to (searched exhaustively among those). Ids may repeat (a region whose
         vector changed) and may be of deleted regions: the caller re-scores."""
+        ids = self.search_many(np.asarray(query, np.float32)[None, :], count, allowed)[0]
+        return ids[ids >= 0]
+
+    def search_many(self, queries: np.ndarray, count: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`search` for each row of ``queries`` (float32 [n, dim]): int64 [n, count],
+        padded with -1."""
         with self._lock:
             if self._index is None or self._index.ntotal == 0:
-                return np.zeros(0, np.int64)
-            params = self._params(allowed)
-            _, ids = self._index.search(np.asarray(query, np.float32)[None, :], count, params=params)
-        return ids[0][ids[0] >= 0]
+                return np.full((len(queries), count), -1, np.int64)
+            _, ids = self._index.search(np.ascontiguousarray(queries, np.float32), count, params=self._params(allowed))
+        return ids
 
     def save(self) -> None:
         """Write the index and its state next to each other, each atomically."""
@@ -156,7 +161,7 @@ class VectorIndex:
         for start in range(0, len(ids), READ_BATCH):
             rows += session.execute(select(RegionVector.vector).where(
                 RegionVector.id.in_(ids[start:start + READ_BATCH]), RegionVector.dim == dim)).scalars().all()
-        return _matrix(rows, dim)
+        return as_matrix(rows, dim)
 
     def _catch_up(self, session: Session) -> None:
         """Add the rows with ids above what was seen, and those within ``LOOKBACK`` under
@@ -171,7 +176,7 @@ class VectorIndex:
             after = rows[-1].id
             new = [row for row in rows if row.id not in seen]
             if new:
-                self._index.add_with_ids(_matrix([row.vector for row in new], state.dim),
+                self._index.add_with_ids(as_matrix([row.vector for row in new], state.dim),
                                          np.array([row.region_id for row in new], np.int64))
                 state.entries += len(new)
                 seen.update(row.id for row in new)
@@ -244,6 +249,11 @@ def _ivf(index: faiss.Index) -> faiss.IndexIVF | None:
         return None
 
 
-def _matrix(blobs: list[bytes], dim: int) -> np.ndarray:
-    """float32 [len(blobs), dim] from float16 little-endian blobs."""
+def as_matrix(blobs: list[bytes], dim: int) -> np.ndarray:
+    """float32 [len(blobs), dim] from stored vectors (float16 little-endian bytes)."""
     return np.frombuffer(b"".join(blobs), "<f2").astype(np.float32).reshape(len(blobs), dim)
+
+
+def as_vector(blob: bytes) -> np.ndarray:
+    """float32 [dim] of one stored vector."""
+    return np.frombuffer(blob, "<f2").astype(np.float32)

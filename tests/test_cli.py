@@ -170,3 +170,31 @@ def test_serve_answers_health_takes_uploads_and_stops_cleanly(tmp_path: Path) ->
     assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal it handled
     assert "Application shutdown complete" in output and "Traceback" not in output
     _wait_for_session_to_end(server.pid)
+
+
+def test_search_similar_and_duplicates(tmp_path: Path) -> None:
+    """A loop, a copy of it as FLAC 3 dB quieter, and a different sound; found from the CLI."""
+    sr = 44_100
+    loop = af.music(4.0, sr, bpm=120)
+    paths = [af.write(tmp_path / "loop.wav", loop, sr), af.write(tmp_path / "loop copy.flac", loop * 0.7, sr),
+             af.write(tmp_path / "hum.wav", af.tone(110.0, 4.0, sr, 0.3), sr)]
+    data = tmp_path / "data"
+    env_plugins = ("--plugins", "features,tempo_meter,embeddings")
+    assert run_cli(data, "analyze", *map(str, paths), *env_plugins).returncode == 0
+    found = run_cli(data, "search", "--bpm", "110-130", "--json")
+    rows = json.loads(found.stdout)
+    assert found.returncode == 0 and {r["name"] for r in rows} == {"loop.wav", "loop copy.flac"}
+    original = next(r for r in rows if r["name"] == "loop.wav")
+    similar = run_cli(data, "similar", str(original["id"]), "-k", "2", "--json")
+    assert [r["name"] for r in json.loads(similar.stdout)] == ["loop copy.flac", "hum.wav"]
+    text = run_cli(data, "similar", str(original["id"]), "-k", "1")
+    assert "loop copy.flac" in text.stdout and "1 regions most like" in text.stderr
+    duplicates = json.loads(run_cli(data, "duplicates", "--json").stdout)
+    assert [sorted(Path(p).name for p in pair["paths"]) for pair in duplicates["files"]] == [
+        ["loop copy.flac", "loop.wav"]]
+    assert duplicates["regions"] == [] and duplicates["identical_files"] == []
+    missing = run_cli(data, "similar", "999")
+    assert missing.returncode == 1 and "no yamnet vector" in missing.stderr
+    bad = run_cli(data, "search", "--key", "H minor")
+    assert bad.returncode == 2 and "unknown key" in bad.stderr and "Traceback" not in bad.stderr
+    assert run_cli(data, "search", "--bpm", "fast").returncode == 2

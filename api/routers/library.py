@@ -1,21 +1,28 @@
 """Searching and reading the library: ``/database/files``, ``/database/files/{path}``,
-``/database/stats``, ``/api/regions`` and ``/api/audio/{file_id}``."""
+``/database/stats``, ``/api/regions`` (search, detail, similar regions) and file waveforms."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
-from api.schemas import ErrorResponse, FilePage, FileReport, LibraryStats, RegionDetail, RegionPage, WaveformPeaks
+from api.deps import EngineDep, IndexesDep
+from api.schemas import (
+    ErrorResponse,
+    FilePage,
+    FileReport,
+    LibraryStats,
+    RegionDetail,
+    RegionPage,
+    SimilarPage,
+    WaveformPeaks,
+)
 from core import keys
 from core.waveform import Waveform
 from database import queries
-from database.models import File
 
 router = APIRouter(tags=["library"])
 NOT_FOUND = {404: {"model": ErrorResponse}}
@@ -50,11 +57,9 @@ def region_query(
 
 def _key_names(text: str, compatible: bool) -> tuple[str, ...]:
     try:
-        tonic, mode = keys.from_camelot(text) if text[:-1].isdigit() else keys.parse_key(text)
+        return keys.search_names(text, compatible)
     except ValueError as exc:
-        raise HTTPException(status_code=400, detail=f"unknown key {text!r}: use e.g. 'A minor', 'F#' or '8A'") from exc
-    found = keys.compatible(tonic, mode) if compatible else [(tonic, mode)]
-    return tuple(keys.key_name(t, m) for t, m in found)
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
 
 
 QueryDep = Annotated[queries.RegionQuery, Depends(region_query)]
@@ -81,6 +86,25 @@ async def region_detail(region_id: int, engine: EngineDep) -> RegionDetail:
     if region is None:
         raise HTTPException(status_code=404, detail=f"no region with id {region_id}")
     return RegionDetail(**region)
+
+
+@router.get("/api/regions/{region_id}/similar", response_model=SimilarPage, responses=NOT_FOUND)
+async def similar(region_id: int, search: QueryDep, engine: EngineDep, indexes: IndexesDep,
+                  k: Annotated[int, Query(ge=1, le=200, description="How many regions")] = 20,
+                  kind: Annotated[Literal["yamnet", "features"], Query(
+                      description="The vectors compared: YAMNet's embedding, or the feature vector")] = "yamnet",
+                  ) -> SimilarPage:
+    """"More like this": the regions nearest to this one by the cosine of their vectors,
+    among those matching the search filters given (sort and paging do not apply)."""
+    def find():
+        with engine.database.session() as session:
+            return queries.similar_regions(session, indexes.get(kind), region_id, k, search)
+
+    items = await run_in_threadpool(find)
+    if items is None:
+        raise HTTPException(status_code=404, detail=f"region {region_id} has no {kind} vector (no such region, "
+                                                    "or the embeddings plugin has not analysed it)")
+    return SimilarPage(kind=kind, items=items)
 
 
 @router.get("/api/files/{file_id}/waveform", response_model=WaveformPeaks,
@@ -114,22 +138,6 @@ async def stats(engine: EngineDep) -> LibraryStats:
             return LibraryStats(**queries.totals(session), analyses_by_plugin=queries.plugin_status_counts(session))
 
     return await run_in_threadpool(read)
-
-
-@router.get("/api/audio/{file_id}", response_class=FileResponse, responses=NOT_FOUND)
-async def audio(file_id: int, engine: EngineDep) -> FileResponse:
-    """The original audio of an analysed file; supports HTTP Range so players can seek."""
-    def locate() -> Path | None:
-        with engine.database.session() as session:
-            file = session.get(File, file_id)
-            return Path(file.path) if file is not None else None
-
-    path = await run_in_threadpool(locate)
-    if path is None:
-        raise HTTPException(status_code=404, detail=f"no file with id {file_id}")
-    if not path.is_file():
-        raise HTTPException(status_code=404, detail=f"{path.name} is no longer on disk")
-    return FileResponse(path, filename=path.name)
 
 
 def _read(engine, read_fn, argument):

@@ -1,0 +1,102 @@
+"""Near-identical audio in the library: the same sound stored twice (another format, bit
+depth or a small gain change), found by the cosine of region vectors, plus files whose
+bytes are identical."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from database.models import File, FileStatus, Region, RegionVector
+from database.vector_index import READ_BATCH, VectorIndex, as_matrix, as_vector
+
+#: Neighbours of each region looked at.
+NEIGHBOURS = 5
+
+
+def find_duplicates(session: Session, index: VectorIndex, threshold: float = 0.98,
+                    duration_tolerance: float = 0.02) -> dict[str, list[dict[str, Any]]]:
+    """Pairs of regions whose vectors' cosine is at least ``threshold`` and whose lengths
+    differ by at most ``duration_tolerance`` (a share of the longer), grouped by file.
+
+    Returns ``{"identical_files": [{"paths", "content_hash"}], "files": [{"paths",
+    "score", "regions"}], "regions": [{"score", "a", "b"}]}``: ``files`` are pairs of
+    files each of whose regions has its duplicate in the other (score: the lowest),
+    ``regions`` the pairs outside those; regions as ``{"id", "path", "index", "start_s",
+    "end_s"}``, each list best first.
+    """
+    index.sync(session, force=True)
+    pairs = _region_pairs(session, index, threshold, duration_tolerance)
+    rows = {r.id: r for r in session.execute(
+        select(Region.id, Region.file_id, Region.index, Region.start_s, Region.end_s, File.path).join(File)
+        .where(Region.id.in_({i for pair in pairs for i in pair}))).all()} if pairs else {}
+    counts = dict(session.execute(select(Region.file_id, func.count()).where(
+        Region.file_id.in_({r.file_id for r in rows.values()})).group_by(Region.file_id)).all()) if rows else {}
+    by_files: dict[tuple[int, int], list[tuple[float, int, int]]] = defaultdict(list)
+    for (a, b), score in pairs.items():
+        first, second = sorted((rows[a], rows[b]), key=lambda r: r.file_id)
+        by_files[(first.file_id, second.file_id)].append((score, first.id, second.id))
+    files, regions = [], []
+    for (file_a, file_b), matched in by_files.items():
+        whole = file_a != file_b and all(len({m[i] for m in matched}) == counts[f]
+                                         for i, f in ((1, file_a), (2, file_b)))
+        if whole:
+            files.append({"paths": [rows[matched[0][1]].path, rows[matched[0][2]].path],
+                          "score": round(min(m[0] for m in matched), 5), "regions": counts[file_a]})
+        else:
+            regions += [{"score": round(score, 5), "a": _region(rows[a]), "b": _region(rows[b])}
+                        for score, a, b in matched]
+    return {"identical_files": identical_files(session), "files": sorted(files, key=lambda f: -f["score"]),
+            "regions": sorted(regions, key=lambda r: -r["score"])}
+
+
+def identical_files(session: Session) -> list[dict[str, Any]]:
+    """Analysed files whose content (sha256) is the same."""
+    same = select(File.content_hash).where(File.status == FileStatus.OK).group_by(File.content_hash) \
+        .having(func.count() > 1)
+    found: dict[str, list[str]] = defaultdict(list)
+    for content_hash, path in session.execute(select(File.content_hash, File.path)
+                                              .where(File.content_hash.in_(same)).order_by(File.path)):
+        found[content_hash].append(path)
+    return [{"content_hash": h, "paths": paths} for h, paths in found.items()]
+
+
+def _region_pairs(session: Session, index: VectorIndex, threshold: float,
+                  duration_tolerance: float) -> dict[tuple[int, int], float]:
+    """(smaller region id, larger) → cosine, for every near-identical pair."""
+    pairs: dict[tuple[int, int], float] = {}
+    after = 0
+    base = (select(RegionVector.id, RegionVector.region_id, RegionVector.model, RegionVector.vector,
+                   Region.duration_s).join(Region).join(File)
+            .where(RegionVector.kind == index.kind, File.status == FileStatus.OK))
+    while batch := session.execute(base.where(RegionVector.id > after).order_by(RegionVector.id)
+                                   .limit(READ_BATCH)).all():
+        after = batch[-1].id
+        dim = len(batch[0].vector) // 2
+        batch = [row for row in batch if len(row.vector) == 2 * dim]
+        found = index.search_many(as_matrix([row.vector for row in batch], dim), NEIGHBOURS + 1)
+        wanted = {int(i) for i in np.unique(found) if i >= 0}
+        neighbours = {row.region_id: row for row in session.execute(
+            base.where(RegionVector.region_id.in_(wanted))).all()} if wanted else {}
+        for row, candidates in zip(batch, found, strict=True):
+            mine = as_vector(row.vector)
+            for other_id in {int(i) for i in candidates if i >= 0 and i != row.region_id}:
+                other = neighbours.get(other_id)
+                if other is None or other.model != row.model or len(other.vector) != len(row.vector):
+                    continue
+                longer = max(row.duration_s, other.duration_s)
+                if abs(row.duration_s - other.duration_s) > duration_tolerance * longer:
+                    continue
+                score = float(as_vector(other.vector) @ mine)
+                if score >= threshold:
+                    pairs[(min(row.region_id, other_id), max(row.region_id, other_id))] = score
+    return pairs
+
+
+def _region(row) -> dict[str, Any]:
+    return {"id": row.id, "path": row.path, "index": row.index, "start_s": round(row.start_s, 4),
+            "end_s": round(row.end_s, 4)}
