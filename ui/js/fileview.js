@@ -38,6 +38,7 @@ export class FileView {
   /** The keyboard: space plays or pauses, the arrows step through the regions. */
   onKey(event) {
     if (event.target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === " " && event.target.closest("button, a, summary")) return;  // space presses what has focus
     const actions = { " ": () => this.togglePlay(), ArrowLeft: () => this.step(-1), ArrowRight: () => this.step(1) };
     const action = actions[event.key];
     if (!action) return;
