@@ -127,6 +127,10 @@ def test_upload_browse_filter_play(page: Page, server: str, uploads: dict[str, P
     expect(failed).to_have_class("plugin failed")
     expect(failed).to_contain_text("failed with an error")
     expect(failed).to_contain_text("this plugin always fails")
+    download = detail.get_by_role("link", name="Download WAV")
+    expect(download).to_have_attribute("download", "groove 120 region 1.wav")
+    wav = httpx.get(server + download.get_attribute("href"))
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
     detail.get_by_role("button", name="More like this").click()
     expect(detail.locator(".similar-list li")).to_have_count(3)  # every other region with a vector
     expect(detail.locator(".similar-list li").first).to_contain_text("groove 120.wav · region 2")
