@@ -161,14 +161,15 @@ def class_names() -> tuple[str, ...]:
     return tuple(row["display_name"] for row in rows)
 
 
-def span_weights(starts_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
-    """Weights (summing to 1) of the patches starting at ``starts_s`` for the stretch
-    ``[start_s, end_s)``: each patch's overlap with it; the nearest patch alone when none
-    overlaps (a stretch past the last patch)."""
-    overlap = np.clip(np.minimum(starts_s + PATCH_S, end_s) - np.maximum(starts_s, start_s), 0.0, None)
-    if overlap.sum() <= 0:
-        overlap[np.argmin(np.abs(starts_s + PATCH_S / 2 - (start_s + end_s) / 2))] = 1.0
-    return overlap / overlap.sum()
+def covering(starts_s: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """bool [n_times, n_patches]: which of the patches starting at ``starts_s`` cover each
+    of ``times_s`` (seconds; each moment is in two patches, the first and last half-hop in
+    one); the nearest patch where none does (past the last patch)."""
+    times = np.asarray(times_s, np.float64)[:, None]
+    covers = (starts_s[None, :] <= times) & (times < starts_s[None, :] + PATCH_S)
+    nearest = np.abs(starts_s[None, :] + PATCH_S / 2 - times).argmin(axis=1)
+    covers[np.arange(len(times)), nearest] |= ~covers.any(axis=1)
+    return covers
 
 
 def class_index(name: str) -> int:

@@ -43,11 +43,11 @@ def test_long_audio_is_read_in_blocks_with_the_same_answer() -> None:
     assert np.abs(whole.embeddings[:30] - part.embeddings[:30]).max() < 1e-3
 
 
-def test_span_weights() -> None:
-    starts = np.arange(4) * yamnet.PATCH_HOP_S
-    weights = yamnet.span_weights(starts, 0.0, 0.5)
-    assert weights.sum() == pytest.approx(1.0) and weights[0] > weights[1] > 0 and weights[2] == 0
-    assert yamnet.span_weights(starts, 9.0, 9.5).tolist() == [0, 0, 0, 1]
+def test_the_patches_covering_a_moment() -> None:
+    starts = np.arange(5) * yamnet.PATCH_HOP_S  # patches of 0.96 s every 0.48 s
+    covers = yamnet.covering(starts, np.array([0.1, 0.7, 1.2, 9.0]))
+    assert covers.tolist() == [[True, False, False, False, False], [True, True, False, False, False],
+                               [False, True, True, False, False], [False, False, False, False, True]]  # 9 s: the last
 
 
 def test_missing_or_changed_models_are_typed_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 from core.config import SAMPLE_RATE
 from core.plugin import Context
 from core.tasks import to_jsonable
-from plugins.content import SEGMENTS, Content
+from plugins.content import MUSIC_SCORE, REGION_SHARE, SEGMENTS, VOTES, Content, Evidence, describe, label_stretch
 from tests import audio_corpus as ac
 from tests import audio_factory as af
 
@@ -42,9 +42,10 @@ def test_speech_and_music_ratios(plugin: Content) -> None:
     assert speech["speech_segments"] and all(s["end"] > s["start"] for s in speech["speech_segments"])
 
 
-def test_timeline_boundaries_of_speech_then_music_then_noise(plugin: Content) -> None:
-    audio, bounds = ac.sequence([ac.speech(4, "eval")[: 4 * SR], ac.music(4, "eval", 4.0),
-                                 ac.noise(4, "eval", 4.0)])
+@pytest.mark.parametrize("index", [4, 5, 6])
+def test_timeline_boundaries_of_speech_then_music_then_noise(plugin: Content, index: int) -> None:
+    audio, bounds = ac.sequence([ac.speech(index, "eval")[: 4 * SR], ac.music(index, "eval", 4.0),
+                                 ac.noise(index, "eval", 4.0)])
     result = plugin.analyze(audio, SR, CTX)
     timeline = result["timeline"]
     width = len(audio) / SR / SEGMENTS
@@ -54,8 +55,27 @@ def test_timeline_boundaries_of_speech_then_music_then_noise(plugin: Content) ->
     assert timeline[0]["label"] == "speech"
     for label, bound in zip(("music", "noise"), bounds, strict=True):
         first = next(s["start"] for s in timeline if s["label"] == label)
-        assert abs(first - bound) <= width
+        assert abs(first - bound) <= width, [s["label"] for s in timeline]
     assert result["label"] == "mixed"
+
+
+def _stretch(level_db: float = -20.0, speech: float = 0.0, music: float = 0.0, noise: float = 0.0) -> Evidence:
+    return Evidence(start=0.0, end=0.1, level_db=level_db, speech_coverage=speech, speech_probability=speech,
+                    music_score=music, music_under_speech=music, noise_score=noise)
+
+
+def test_a_segment_takes_the_label_of_most_of_its_decided_stretches() -> None:
+    music, unclear, noise, quiet = _stretch(music=0.9), _stretch(music=0.1, noise=0.05), _stretch(noise=0.6), \
+        _stretch(level_db=-90.0)
+    assert label_stretch(unclear, MUSIC_SCORE)[0] is None
+    assert [label_stretch(s, MUSIC_SCORE)[0] for s in (music, noise, quiet)] == ["music", "noise", "silence"]
+    assert label_stretch(_stretch(speech=1.0, music=0.9), MUSIC_SCORE)[0] == "mixed"
+    segments = [[music] * 3 + [unclear] * 5, [music] * 3 + [noise] * 5, [unclear] * VOTES, [quiet] * 5 + [noise] * 3]
+    evidence = [stretch for segment in segments for stretch in segment]
+    evidence += [music] * (SEGMENTS * VOTES - len(evidence))
+    timeline = describe(evidence, [], 1.9, MUSIC_SCORE, REGION_SHARE)["timeline"]
+    assert [s["label"] for s in timeline[:4]] == ["music", "noise", "noise", "silence"]
+    assert timeline[0]["confidence"] == pytest.approx(3 / VOTES * 0.9, abs=1e-3)
 
 
 def test_a_tiny_or_silent_region_does_not_fail(plugin: Content) -> None:
