@@ -5,10 +5,12 @@ Result schema:
 
 ================  ==================================================================
 ``tags``          ``[{tag, probability, source, group}]``, most probable first: YAMNet's
-                  AudioSet classes whose probability (mean over the region's 0.96 s
-                  patches) is at least ``MIN_PROBABILITY``, at most ``TAGS_PER_GROUP``
-                  per group; ``group`` is ``instrument``, ``genre``, ``mood``,
-                  ``vocal`` or ``sound_effect`` (see :data:`GROUPS`)
+                  AudioSet classes whose probability (the highest over the region's
+                  0.96 s patches: heard anywhere in it) is at least
+                  ``MIN_PROBABILITY``, at most ``TAGS_PER_GROUP``
+                  per group; ``group`` is ``instrument``, ``instrument_family``,
+                  ``genre``, ``mood``, ``vocal`` or ``sound_effect`` (see :data:`GROUPS`):
+                  a region's instruments are its ``instrument`` tags in this order
 ``musicnn``       ``{"status": "not_available", "reason": ...}``: musicnn's MTT/MSD tags
                   are to come from the experimental environment (see :func:`musicnn_tags`)
 ``sample_type``   ``one_shot`` (at most 4 s, one attack: its level, once past the peak,
@@ -23,6 +25,16 @@ Result schema:
                   ``drum_probabilities``: the head's probability of each type
 ``model``         the weights used (YAMNet's, and the drum head's)
 ================  ==================================================================
+
+Instruments and their families are apart because a family (Keyboard (musical), Plucked
+string instrument, Percussion, Musical instrument) outscores the instrument it holds and
+filled the instrument ranking with names that say little: on the rendered piano and
+guitar clips of bench/content_accuracy.py's tuning split, the piano or guitar was among
+the first five instruments for more clips once the families stood apart. YAMNet gives
+single instruments low probabilities (a piano's mean over a clip's patches is often
+0.01 … 0.05): with the mean and a cut at 0.05 the piano was mostly left out; the highest
+patch kept it for cuts from 0.005 to 0.03, and ``MIN_PROBABILITY`` is the middle of
+that plateau (the bench prints the figures).
 
 Drum type: a logistic-regression head over YAMNet's embedding of the first patch and six
 envelope and spectral features (:func:`drum_features`), trained by
@@ -43,11 +55,18 @@ import numpy as np
 from core import yamnet
 from core.plugin import Context, Plugin
 
-MIN_PROBABILITY = 0.05
+MIN_PROBABILITY = 0.02
 TAGS_PER_GROUP = 10
+#: AudioSet classes that name a family of instruments, not one: Musical instrument,
+#: Plucked string instrument, Keyboard (musical), Percussion, Mallet percussion, Brass
+#: instrument, Bowed string instrument, Wind instrument (the ontology's inner nodes
+#: that are no instrument themselves).
+INSTRUMENT_FAMILIES = np.array([133, 134, 147, 156, 174, 180, 184, 190])
 #: AudioSet classes (indices, in the ontology's order) of each group: vocal = human voice,
-#: speech to whistling; genre = Music itself and its genres; the rest are sound effects.
-GROUPS = {"vocal": np.r_[0:36], "instrument": np.r_[133:211], "genre": np.r_[132, 211:271], "mood": np.r_[271:277]}
+#: speech to whistling; instrument = the instruments, families apart; genre = Music itself
+#: and its genres; the rest are sound effects.
+GROUPS = {"vocal": np.r_[0:36], "instrument": np.setdiff1d(np.r_[133:211], INSTRUMENT_FAMILIES),
+          "instrument_family": INSTRUMENT_FAMILIES, "genre": np.r_[132, 211:271], "mood": np.r_[271:277]}
 ONE_SHOT_MAX_S = 4.0
 LOOP_MIN_S, LOOP_MAX_S = 1.0, 60.0
 LOOP_MIN_ONSETS = 4
@@ -66,7 +85,7 @@ _LAGS_S = (0.2, 2.0)
 
 class Classifier(Plugin):
     name = "classifier"
-    version = "1.0.0"
+    version = "1.1.0"
     timeout_s = 60.0
     memory_mb = 600
     description = "AudioSet tags by group (YAMNet), one-shot / loop, drum type of one-shots"
@@ -76,7 +95,7 @@ class Classifier(Plugin):
         out = yamnet.get().run(audio, sr)
         rhythm = sample_type(audio, sr)
         result: dict[str, Any] = {
-            "tags": tags(out.scores.mean(axis=0)),
+            "tags": tags(out.scores.max(axis=0)),
             "musicnn": musicnn_tags(audio, sr),
             **rhythm,
             "drum_type": None,
@@ -96,14 +115,14 @@ class Classifier(Plugin):
         self.analyze(click, sr, Context(file_path="", region_index=0, start_s=0.0))
 
 
-def tags(scores: np.ndarray) -> list[dict[str, Any]]:
+def tags(scores: np.ndarray, min_probability: float = MIN_PROBABILITY) -> list[dict[str, Any]]:
     """scores: float32 [521] pooled probabilities → the tags of the result, most probable first."""
     names = yamnet.class_names()
     found = []
     for group, indices in _groups().items():
         ranked = sorted(indices, key=lambda i: -scores[i])[:TAGS_PER_GROUP]
         found += [{"tag": names[i], "probability": round(float(scores[i]), 4), "source": "yamnet", "group": group}
-                  for i in ranked if scores[i] >= MIN_PROBABILITY]
+                  for i in ranked if scores[i] >= min_probability]
     return sorted(found, key=lambda tag: -tag["probability"])
 
 

@@ -58,6 +58,16 @@ INSTRUMENTS = {
     "guitar": {"tune": (25, 28), "eval": (24, 26, 27, 29)},
     "drums": {"tune": (8, 16), "eval": (0, 24, 25, 32, 40)},  # drum kits (channel 10 programs)
 }
+#: The AudioSet classes that name each instrument family: the class and its descendants
+#: in the AudioSet ontology. The families above them (Keyboard (musical), Plucked string
+#: instrument, Percussion, Musical instrument) do not count.
+INSTRUMENT_TAGS = {
+    "piano": ("Piano", "Electric piano"),
+    "guitar": ("Guitar", "Electric guitar", "Bass guitar", "Acoustic guitar", "Steel guitar, slide guitar",
+               "Tapping (guitar technique)", "Strum"),
+    "drums": ("Drum kit", "Drum machine", "Drum", "Snare drum", "Rimshot", "Drum roll", "Bass drum", "Timpani",
+              "Tabla"),
+}
 #: Drum one-shots: GM drum-map notes per type, and the kits of each split.
 DRUM_NOTES = {
     "kick": (35, 36), "snare": (38, 40), "hat": (42, 44, 46), "tom": (41, 43, 45, 47, 48, 50),
