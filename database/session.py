@@ -8,12 +8,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: How long a SQLite writer waits for another writer's lock, milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL advisory lock held while migrating (any number; the same in every process).
+MIGRATION_LOCK = 0x4155_4449_4F  # "AUDIO"
 
 
 class Database:
@@ -37,6 +39,7 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
+            _lock_for_migration(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
@@ -51,6 +54,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Hold the database's write lock (SQLite) or the migration lock (PostgreSQL) until the
+    transaction ends: processes that start together (a scan's workers, a scan beside the
+    server) migrate one after another, and SQLite runs the migrations' DDL inside the
+    transaction (its driver starts one only before DML)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def _create_engine(url: str) -> Engine:

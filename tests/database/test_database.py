@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
@@ -32,6 +34,26 @@ def test_migrations_build_every_table_and_are_idempotent(database: Database) -> 
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     with database.session() as session:
         assert session.scalar(text("SELECT version_num FROM alembic_version")) == head
+
+
+def _migrate(url: str) -> None:
+    Database(url).migrate()
+
+
+def test_processes_starting_together_migrate_one_after_another(settings) -> None:
+    """Workers of a scan, or a scan beside the server, start at once on one new database."""
+    settings.ensure_dirs()
+    starts = [multiprocessing.get_context("fork").Process(target=_migrate, args=(settings.effective_database_url,))
+              for _ in range(4)]
+    for start in starts:
+        start.start()
+    for start in starts:
+        start.join(60)
+    assert [start.exitcode for start in starts] == [0] * 4
+    database = Database(settings.effective_database_url)
+    with database.session() as session:
+        assert session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    database.dispose()
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
