@@ -17,9 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.jobs import JobManager
 from api.routers import analysis, audio, jobs, library, plugins, system
+from api.schemas import ErrorResponse
 from core import __version__
 from core.config import Settings, get_settings
 from core.engine import AudioSamplerEngine
@@ -59,7 +61,9 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
             if engine is None:
                 app.state.engine.close()
 
-    app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan)
+    app = FastAPI(title="Audio sampler engine", version=VERSION, lifespan=lifespan,
+                  responses={400: {"model": ErrorResponse, "description": "A value the server cannot use"},
+                             422: {"model": ErrorResponse, "description": "A request that does not fit the schema"}})
     app.state.settings = settings
     for router in (system.router, plugins.router, analysis.router, library.router, audio.router, jobs.router):
         app.include_router(router)
@@ -83,12 +87,25 @@ def _require_token(app: FastAPI, token: str) -> None:
         return await call_next(request)
 
 
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods some route of ``app`` accepts at the request's path."""
+    methods: set[str] = set()
+    for route in app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE and getattr(route, "methods", None):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is JSON ``{"error": message}``; never a stack trace."""
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = exc.headers
+        if exc.status_code == 405:  # every method of the path, not only those of the route that matched it
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(app, request))}
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

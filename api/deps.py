@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParameter
 
 from api.jobs import JobManager
 from api.paths import PathNotAllowed, confine
@@ -37,6 +38,9 @@ def confined(text: str, settings: Settings) -> Path:
     except PathNotAllowed as exc:
         raise HTTPException(status_code=403, detail=str(exc)) from exc
 
+
+#: A row id in a path: positive, and within the database's 32-bit integer ids.
+RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="An id as the API returns it")]
 
 EngineDep = Annotated[AudioSamplerEngine, Depends(get_engine)]
 JobsDep = Annotated[JobManager, Depends(get_jobs)]

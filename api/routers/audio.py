@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, SettingsDep, confined
+from api.deps import EngineDep, RowId, SettingsDep, confined
 from api.schemas import ErrorResponse
 from core.engine import AudioSamplerEngine
 from core.excerpt import MEDIA_TYPES
@@ -26,7 +26,7 @@ FormatQuery = Annotated[Literal["wav", "flac"], Query(description="wav (24-bit P
 
 
 @router.get("/api/audio/{file_id}", response_class=FileResponse, responses={**AUDIO, **ERRORS})
-async def audio(file_id: int, engine: EngineDep) -> FileResponse:
+async def audio(file_id: RowId, engine: EngineDep) -> FileResponse:
     """The original audio of an analysed file; supports HTTP Range so players can seek."""
     def locate() -> Path | None:
         with engine.database.session() as session:
@@ -42,7 +42,7 @@ async def audio(file_id: int, engine: EngineDep) -> FileResponse:
 
 
 @router.get("/api/regions/{region_id}/audio", response_class=FileResponse, responses={**AUDIO, **ERRORS})
-async def region_audio(region_id: int, engine: EngineDep, format: FormatQuery = "wav") -> FileResponse:
+async def region_audio(region_id: RowId, engine: EngineDep, format: FormatQuery = "wav") -> FileResponse:
     """The region cut out of its file, at the file's own sample rate (at most stereo):
     to download, or to drag into a DAW."""
     def locate() -> tuple[Path, float, float, str] | None:
@@ -62,9 +62,10 @@ async def region_audio(region_id: int, engine: EngineDep, format: FormatQuery = 
 
 @router.get("/api/processed_audio/{path:path}", response_class=FileResponse, responses={**AUDIO, **ERRORS})
 async def processed_audio(path: str, engine: EngineDep, settings: SettingsDep, format: FormatQuery = "wav",
-                          start_s: Annotated[float, Query(ge=0, description="From, seconds")] = 0.0,
-                          end_s: Annotated[float | None, Query(gt=0, description="To, seconds (default: the end)")]
-                          = None) -> FileResponse:
+                          start_s: Annotated[float, Query(ge=0, allow_inf_nan=False, description="From, s")] = 0.0,
+                          end_s: Annotated[float | None, Query(gt=0, allow_inf_nan=False,
+                                                               description="To, s (default: the end)")] = None,
+                          ) -> FileResponse:
     """Any audio file inside the library roots (AIFF, WMA, … included), decoded and served
     as WAV or FLAC so that every browser plays it; optionally only ``start_s``–``end_s``."""
     source = confined("/" + path.lstrip("/"), settings)

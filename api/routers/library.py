@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, IndexesDep
+from api.deps import EngineDep, IndexesDep, RowId
 from api.schemas import (
     ErrorResponse,
     FilePage,
@@ -32,12 +32,12 @@ def region_query(
     query: Annotated[str | None, Query(description="Part of the file name, or a tag")] = None,
     tag: Annotated[str | None, Query(description='A tag of the region or its file ("piano", "kick", "loop")')] = None,
     tag_min: Annotated[float | None, Query(ge=0, le=1, description="Least probability of a model's tag")] = None,
-    bpm_min: Annotated[float | None, Query(ge=0)] = None,
-    bpm_max: Annotated[float | None, Query(ge=0)] = None,
-    duration_min: Annotated[float | None, Query(ge=0, description="Seconds")] = None,
-    duration_max: Annotated[float | None, Query(ge=0, description="Seconds")] = None,
-    loudness_min: Annotated[float | None, Query(description="LUFS")] = None,
-    loudness_max: Annotated[float | None, Query(description="LUFS")] = None,
+    bpm_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    bpm_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    duration_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="Seconds")] = None,
+    duration_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False, description="Seconds")] = None,
+    loudness_min: Annotated[float | None, Query(allow_inf_nan=False, description="LUFS")] = None,
+    loudness_max: Annotated[float | None, Query(allow_inf_nan=False, description="LUFS")] = None,
     key: Annotated[str | None, Query(description='A key ("A minor", "F#") or a Camelot code ("8A")')] = None,
     compatible: Annotated[bool, Query(description="Also the harmonically compatible keys (Camelot "
                                                   "neighbours and the relative key)")] = False,
@@ -45,7 +45,7 @@ def region_query(
     sort: Annotated[Literal[tuple(queries.SORTS)], Query()] = "name",  # type: ignore[valid-type]
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> queries.RegionQuery:
     """The search parameters shared by the file and the region search."""
     return queries.RegionQuery(
@@ -80,7 +80,7 @@ async def search_regions(search: QueryDep, engine: EngineDep) -> RegionPage:
 
 
 @router.get("/api/regions/{region_id}", response_model=RegionDetail, responses=NOT_FOUND)
-async def region_detail(region_id: int, engine: EngineDep) -> RegionDetail:
+async def region_detail(region_id: RowId, engine: EngineDep) -> RegionDetail:
     """One region: what the list shows, every plugin's outcome (failures included), its peaks."""
     region = await run_in_threadpool(_read, engine, queries.get_region, region_id)
     if region is None:
@@ -89,7 +89,7 @@ async def region_detail(region_id: int, engine: EngineDep) -> RegionDetail:
 
 
 @router.get("/api/regions/{region_id}/similar", response_model=SimilarPage, responses=NOT_FOUND)
-async def similar(region_id: int, search: QueryDep, engine: EngineDep, indexes: IndexesDep,
+async def similar(region_id: RowId, search: QueryDep, engine: EngineDep, indexes: IndexesDep,
                   k: Annotated[int, Query(ge=1, le=200, description="How many regions")] = 20,
                   kind: Annotated[Literal["yamnet", "features"], Query(
                       description="The vectors compared: YAMNet's embedding, or the feature vector")] = "yamnet",
@@ -109,7 +109,7 @@ async def similar(region_id: int, search: QueryDep, engine: EngineDep, indexes: 
 
 @router.get("/api/files/{file_id}/waveform", response_model=WaveformPeaks,
             responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}})
-async def waveform(file_id: int, engine: EngineDep,
+async def waveform(file_id: RowId, engine: EngineDep,
                    level: Annotated[Literal["overview", "zoom"], Query()] = "overview",
                    format: Annotated[Literal["json", "dat"], Query()] = "json") -> WaveformPeaks | Response:
     """The file's peaks: 1 000-point ``overview`` or 8 000-point ``zoom``; ``format=dat``
