@@ -103,6 +103,7 @@ class RegionQuery:
     """What a search asks for. Ranges are inclusive; ``None`` leaves a filter out.
 
     text: part of the file name, or a tag of the region or its file (case-insensitive).
+    file_id: the regions of that file only.
     tag: a tag of the region or its file; ``tag_min``: the least model confidence (0 … 1)
     it must have (a person's tag, and a rule's, always pass).
     keys: key names ("A minor") any of which the region's key may be.
@@ -110,6 +111,7 @@ class RegionQuery:
     """
 
     text: str | None = None
+    file_id: int | None = None
     tag: str | None = None
     tag_min: float | None = None
     bpm_min: float | None = None
@@ -131,7 +133,7 @@ class RegionQuery:
         return any(getattr(self, name) is not None for name in _FILTER_FIELDS)
 
 
-_FILTER_FIELDS = ("text", "tag", "bpm_min", "bpm_max", "duration_min", "duration_max", "loudness_min",
+_FILTER_FIELDS = ("text", "file_id", "tag", "bpm_min", "bpm_max", "duration_min", "duration_max", "loudness_min",
                   "loudness_max", "keys", "content")
 #: Candidates the index proposes per neighbour asked for, before exact re-scoring.
 SIMILAR_OVERSAMPLE = 4
@@ -157,6 +159,8 @@ def _region_filters(query: RegionQuery) -> list:
         filters.append(Region.key.in_(query.keys))
     if query.content is not None:
         filters.append(Region.content == query.content)
+    if query.file_id is not None:
+        filters.append(Region.file_id == query.file_id)
     if query.text:
         pattern = f"%{query.text.lower()}%"
         filters.append(or_(func.lower(File.name).like(pattern), _tagged(query.text)))

@@ -30,6 +30,7 @@ NOT_FOUND = {404: {"model": ErrorResponse}}
 
 def region_query(
     query: Annotated[str | None, Query(description="Part of the file name, or a tag")] = None,
+    file_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The regions of one file")] = None,
     tag: Annotated[str | None, Query(description='A tag of the region or its file ("piano", "kick", "loop")')] = None,
     tag_min: Annotated[float | None, Query(ge=0, le=1, description="Least probability of a model's tag")] = None,
     bpm_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
@@ -49,8 +50,8 @@ def region_query(
 ) -> queries.RegionQuery:
     """The search parameters shared by the file and the region search."""
     return queries.RegionQuery(
-        text=query, tag=tag, tag_min=tag_min, bpm_min=bpm_min, bpm_max=bpm_max, duration_min=duration_min,
-        duration_max=duration_max, loudness_min=loudness_min, loudness_max=loudness_max,
+        text=query, file_id=file_id, tag=tag, tag_min=tag_min, bpm_min=bpm_min, bpm_max=bpm_max,
+        duration_min=duration_min, duration_max=duration_max, loudness_min=loudness_min, loudness_max=loudness_max,
         keys=_key_names(key, compatible) if key else None,
         content=content, sort=sort, descending=order == "desc", limit=limit, offset=offset)
 

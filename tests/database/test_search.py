@@ -196,3 +196,9 @@ def test_the_migration_derives_tags_and_vectors_of_earlier_analyses(settings) ->
             ("kick", "model"), ("piano", "model"), ("warm pad", "user")]
         assert sorted((v.kind, v.dim) for v in region.vectors) == [("features", 38), ("yamnet", 1024)]
     old.dispose()
+
+
+def test_the_regions_of_one_file(library: Database) -> None:
+    file_id = _search(library, text="loop_am")[1][0]["file_id"]
+    total, rows = _search(library, file_id=file_id, sort="duration", descending=True)
+    assert total == 2 and [r["index"] for r in rows] == [1, 0] and {r["file_id"] for r in rows} == {file_id}
