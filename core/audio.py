@@ -183,7 +183,10 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
         raise UnsupportedFormat(
             f"the file holds no audio stream ({container.format.long_name}: {', '.join(kinds)})"
         )
-    return container.streams.audio[0]
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:  # an encoding FFmpeg has no decoder for (an unknown WAV format tag, say)
+        raise UnsupportedFormat(f"the audio is in an encoding this server cannot decode ({container.format.long_name})")
+    return stream
 
 
 def _stated_duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float:

@@ -13,10 +13,10 @@ import soundfile as sf
 from tests import audio_factory as af
 
 
-def wav_header(channels: int, rate: int, bits: int = 16, data_bytes: int = 0) -> bytes:
-    """A canonical 44-byte PCM WAV header."""
+def wav_header(channels: int, rate: int, bits: int = 16, data_bytes: int = 0, tag: int = 1) -> bytes:
+    """A canonical 44-byte WAV header (format ``tag`` 1: PCM, 3: float)."""
     block = channels * bits // 8
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, tag, channels, rate,
                        rate * block, block, bits, b"data", data_bytes)
 
 
@@ -73,4 +73,8 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], str]] = {
     "zero_channels": (_bytes("zero-ch.wav", wav_header(0, 44_100, data_bytes=800) + bytes(800)), "unsupported_format"),
     "absurd_rate": (_bytes("absurd-rate.wav", wav_header(1, 2_000_000_000, data_bytes=800) + bytes(800)),
                     "unsupported_format"),
+    "unknown_encoding": (_bytes("unknown-tag.wav", wav_header(1, 44_100, data_bytes=800, tag=0x1234) + bytes(800)),
+                         "unsupported_format"),
+    "float_16_bit": (_bytes("float16.wav", wav_header(1, 44_100, data_bytes=800, tag=3) + bytes(800)),
+                     "unsupported_format"),
 }
