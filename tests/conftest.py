@@ -35,19 +35,30 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(postgres: PostgresServer) -> str:
+    """A PostgreSQL database brought to the newest schema once, that tests' databases copy."""
+    name = postgres.create_database()
+    template = Database(postgres.url(name))
+    template.migrate()
+    template.dispose()
+    return name
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @contextmanager
-def _fresh_database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
-    """``""`` (SQLite in the settings' data folder) or the URL of a new, empty PostgreSQL database."""
+def _fresh_database_url(request: pytest.FixtureRequest, backend: str, migrated: bool = False) -> Iterator[str]:
+    """``""`` (SQLite in the settings' data folder) or the URL of a new PostgreSQL database:
+    empty, or ``migrated`` to the newest schema."""
     if backend == "sqlite":
         yield ""
         return
     server: PostgresServer = request.getfixturevalue("postgres")
-    name = server.create_database()
+    name = server.create_database(request.getfixturevalue("migrated_template") if migrated else "template0")
     yield server.url(name)
     server.drop_database(name)
 
@@ -72,12 +83,13 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def database(settings: Settings) -> Iterator[Database]:
-    settings.ensure_dirs()
-    db = Database(settings.effective_database_url)
-    db.migrate()
-    yield db
-    db.dispose()
+def database(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Iterator[Database]:
+    """A database of the test's own at the newest schema, on each backend."""
+    with _fresh_database_url(request, backend, migrated=True) as url:
+        db = Database(url or f"sqlite:///{tmp_path / 'data' / 'audio.db'}")
+        db.migrate()  # on PostgreSQL a copy of the migrated template: nothing to do
+        yield db
+        db.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -93,10 +93,10 @@ class PostgresServer:
                              autocommit=True) as connection:
             connection.execute(statement)
 
-    def create_database(self) -> str:
-        """A new empty database; its name."""
+    def create_database(self, template: str = "template0") -> str:
+        """A new database, a copy of ``template`` (by default empty); its name."""
         name = f"test_{next(self._names)}"
-        self._admin(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        self._admin(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
         return name
 
     def drop_database(self, name: str) -> None:
