@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from datetime import datetime, timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -72,6 +73,7 @@ def test_a_file_is_stored_with_regions_analyses_and_summary(database: Database) 
     with database.session() as session:
         report = queries.file_report(queries.get_file(session, FACTS.path))
     assert (report["status"], report["duration_s"], report["name"]) == ("ok", 3.5, "a.wav")
+    assert datetime.fromisoformat(report["analyzed_at"]).utcoffset() == timedelta(0)  # UTC, said so, on every backend
     first, second = report["regions"]
     assert first["analysis"]["features"] == {"status": "ok", "version": "1.0.0", "elapsed_s": 0.0, "rms_dbfs": -12.0}
     assert second["analysis"]["features"]["error"] == "slow"
