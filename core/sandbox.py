@@ -90,12 +90,17 @@ class _Worker:
             return
         self.discard()
         parent, child = self._ctx.Pipe(duplex=True)
-        self.process = self._ctx.Process(
+        process = self._ctx.Process(
             target=_worker_main, args=(child, self._initializer), name=f"audio-sampler-worker-{self.slot}", daemon=True
         )
-        self.process.start()
-        child.close()
-        self.conn = parent
+        try:
+            process.start()
+        except BaseException:  # no process to keep (a never-started one cannot even be joined)
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.process, self.conn = process, parent
         self.starts += 1
 
     def kill(self) -> None:

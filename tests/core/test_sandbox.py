@@ -153,3 +153,19 @@ def test_a_worker_that_cannot_start_is_a_crash_not_an_exception(monkeypatch: pyt
         assert result.status is Outcome.CRASHED and "forkserver is gone" in result.error
         monkeypatch.undo()
         assert box.call(T + "add", {"a": 1, "b": 2}, timeout_s=30).value == 3
+
+
+def test_a_process_that_fails_to_start_is_a_crash_and_the_next_call_starts_afresh(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """fork() itself failing (EAGAIN: too many processes) leaves no half-made worker behind."""
+    with Sandbox(1) as box:
+        process_class = type(box._ctx.Process())
+
+        def refuse(self) -> None:
+            raise OSError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(process_class, "start", refuse)
+        result = box.call(T + "add", {"a": 1, "b": 2}, timeout_s=5)
+        assert result.status is Outcome.CRASHED and "Resource temporarily unavailable" in result.error
+        monkeypatch.undo()
+        assert box.call(T + "add", {"a": 1, "b": 2}, timeout_s=30).value == 3
