@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +19,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: PostgreSQL advisory lock held while migrating (any number; the same in every process).
 MIGRATION_LOCK = 0x4155_4449_4F  # "AUDIO"
+#: PostgreSQL stores no NUL character, in text or in JSON: on every backend, each is stored as
+#: U+FFFD (the replacement character), so that a message or result holding one is kept all the same.
+NUL, REPLACEMENT = "\x00", "\ufffd"
+#: The JSON escape of NUL (and not an escaped backslash followed by "u0000").
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 class Database:
@@ -67,13 +75,36 @@ def _lock_for_migration(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
+def _json(value: Any) -> str:
+    dumped = json.dumps(value)
+    return _JSON_NUL.sub(r"\1\\ufffd", dumped) if "\\u0000" in dumped else dumped
+
+
+def _nul_free(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {name: _nul_free(value) for name, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_nul_free(value) for value in parameters)
+    return parameters.replace(NUL, REPLACEMENT) if isinstance(parameters, str) else parameters
+
+
+def _without_nul(_connection, _cursor, statement: str, parameters: Any, _context, _executemany: bool):
+    return statement, _nul_free(parameters)
+
+
 def _create_engine(url: str) -> Engine:
+    engine = _sqlite_engine(url) if make_url(url).get_backend_name() == "sqlite" else \
+        create_engine(url, pool_pre_ping=True, json_serializer=_json)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                           json_serializer=_json)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # pragma: no branch

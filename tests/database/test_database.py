@@ -140,6 +140,17 @@ def test_reserved_keys_of_a_result_do_not_override_the_outcome(database: Databas
     assert entry["status"] == "ok" and entry["value"] == 1
 
 
+def test_nul_characters_are_stored_as_replacement_characters(database: Database) -> None:
+    """PostgreSQL stores no NUL, in text or in JSON: a plugin's message or result holding one is
+    kept all the same, with U+FFFD in its place, on every backend."""
+    with database.session() as session:
+        record = store.AnalysisRecord("odd", "1", "error", {"k\x00": "a\x00b", "escaped": "\\u0000"}, "bad\x00byte")
+        store.replace_file(session, FACTS, regions=[store.RegionRecord(0, 0.0, 1.0, PEAKS, [record])])
+    with database.session() as session:
+        entry = queries.file_report(queries.get_file(session, FACTS.path))["regions"][0]["analysis"]["odd"]
+    assert (entry["error"], entry["k\ufffd"], entry["escaped"]) == ("bad\ufffdbyte", "a\ufffdb", "\\u0000")
+
+
 def test_redacted_url(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     assert db.redacted_url() == f"sqlite:///{tmp_path / 'x.db'}"
