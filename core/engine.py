@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -161,6 +162,9 @@ class AudioSamplerEngine:
     # ------------------------------------------------------------------ one file
 
     def _analyze(self, path: Path, chain: list[type[Plugin]], force: bool, progress: ProgressCallback) -> dict:
+        if _printable(str(path)) != str(path):  # the database (and JSON) hold UTF-8 text only
+            return error_report(str(path), "invalid_name", "the file name is not valid UTF-8 (an old archive's "
+                                "encoding?): rename the file to analyse it")
         if not path.is_file():
             return error_report(str(path), "not_found", "no such file" if not path.exists() else "not a regular file")
         progress(Progress(str(path), "hashing"))
@@ -352,8 +356,14 @@ def content_hash(path: Path) -> str:
 
 def error_report(path: str, code: str, message: str) -> dict[str, Any]:
     """The report of a file that could not even be recorded (missing, unreadable...)."""
+    path = _printable(path)
     return {"id": None, "path": path, "name": Path(path).name, "status": "error", "error": message,
             "error_code": code, "duration_s": None, "regions": [], "summary": {}}
+
+
+def _printable(path: str) -> str:
+    """``path`` as UTF-8 text: bytes of a name that is not UTF-8 are written ``\\xff``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _cancelled(path: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ each report is checked against what its file deserves.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -196,6 +197,17 @@ def test_after_the_hostile_batch_the_database_is_whole_and_nothing_is_left(
     status = engine.sandbox.status()
     assert status["failures"].get("crashed", 0) == 0 and status["failures"].get("timeout", 0) == 0
     assert engine.analyze_file(af.write(settings.data_dir / "after.wav", af.tone(440, 0.5)))["status"] == "ok"
+
+
+def test_a_name_that_is_not_utf8_is_a_clear_error(engine: AudioSamplerEngine, tmp_path: Path) -> None:
+    """Latin-1 names from an old archive: reported (the database holds UTF-8 text only),
+    never an internal error."""
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9 \xff.wav"))
+    path.write_bytes(af.write(tmp_path / "good.wav", af.tone(440, 0.5)).read_bytes())
+    report = engine.analyze_file(path)
+    assert (report["status"], report["error_code"], report["id"]) == ("error", "invalid_name", None)
+    assert "not valid UTF-8" in report["error"] and report["path"].endswith("caf\\xe9 \\xff.wav")
+    json.dumps(report, ensure_ascii=False).encode()  # printable as the API and the CLI print it
 
 
 @pytest.mark.slow
