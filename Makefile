@@ -18,7 +18,7 @@ EXPERIMENTAL := envs/experimental/.venv
 # The web UI's browser libraries (Peaks.js, Konva, waveform-data), served from here.
 UI_MODULES := ui/node_modules
 
-.PHONY: run test setup bench screenshots clean
+.PHONY: run test setup bench screenshots fuzz clean
 
 run: setup
 	$(PY) main.py serve
@@ -69,6 +69,11 @@ $(STAMPS)/bench: bench/requirements-bench.txt $(VENV)/.ready
 # PNGs of the web UI's library and file views at 1280x800 and 390x844 in bench/out/screenshots/.
 screenshots: setup
 	$(PY) bench/screenshots.py
+
+# A long fuzzing run (make test runs a short one): random and mutated bytes through the
+# decoder in a sandbox worker, random signals through region detection.
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(PY) -m pytest -q -p no:cacheprovider tests/reliability/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) $(UI_MODULES) .pytest_cache .coverage htmlcov
