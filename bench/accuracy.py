@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import corpus  # noqa: E402
+from bench.tables import print_table  # noqa: E402
 from core import keys, rhythm  # noqa: E402
 from core.config import SAMPLE_RATE  # noqa: E402
 from core.plugin import Context  # noqa: E402
@@ -100,22 +101,6 @@ def tempo_rows(clips: list[corpus.RhythmClip]) -> list[dict]:
     if misses:
         print("madmom misses (tempo or metre):", *misses, sep="\n")
     return rows
-
-
-def print_table(title: str, rows: list[dict]) -> None:
-    print(f"\n{title}")
-    columns = list(rows[0])
-    cells = [[_cell(row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for r in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
 def main() -> None:

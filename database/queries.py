@@ -138,8 +138,10 @@ _FILTER_FIELDS = ("text", "file_id", "tag", "bpm_min", "bpm_max", "duration_min"
 #: Candidates the index proposes per neighbour asked for, before exact re-scoring.
 SIMILAR_OVERSAMPLE = 4
 SIMILAR_MIN_CANDIDATES = 64
-#: A filter matching at most this many regions is searched among exactly those; a broader
-#: one filters what the index proposes.
+#: With filters, the index proposes this many times more candidates, for the filters to thin.
+SIMILAR_FILTER_WIDEN = 16
+#: A filter that leaves too few of those is searched again among exactly the regions it
+#: matches, when there are at most this many.
 SIMILAR_SELECT_MAX = 200_000
 
 
@@ -185,11 +187,21 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
     # Regions without the facet (not analysed, or failed) last either way, on every backend.
     order = [(c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]]
     rows = session.execute(
-        select(Region, File.path, File.name).join(File).where(*filters)
+        select(*ROW_COLUMNS).join(File).where(*filters)
         .order_by(*order, Region.id).limit(query.limit).offset(query.offset)
     ).all()
-    tags = region_tags(session, [region.id for region, _, _ in rows], LIST_TAGS)
-    return total, [region_row(region, path, name, tags.get(region.id, [])) for region, path, name in rows]
+    return total, region_rows(session, rows)
+
+
+#: The columns of a list row (no ORM objects: a page of rows costs one light query).
+ROW_COLUMNS = (Region.id, Region.file_id, File.path, File.name, Region.index, Region.start_s, Region.end_s,
+               Region.duration_s, Region.bpm, Region.key, Region.loudness_lufs, Region.content)
+
+
+def region_rows(session: Session, rows: list) -> list[dict[str, Any]]:
+    """List rows (see :func:`region_row`) of ``rows`` selected with ``ROW_COLUMNS``, with their tags."""
+    tags = region_tags(session, [row.id for row in rows], LIST_TAGS)
+    return [region_row(row._mapping, tags.get(row.id, [])) for row in rows]
 
 
 def region_tags(session: Session, region_ids: list[int], limit: int | None = None) -> dict[int, list[dict]]:
@@ -209,14 +221,14 @@ def region_tags(session: Session, region_ids: list[int], limit: int | None = Non
     return found
 
 
-def region_row(region: Region, path: str, name: str, tags: list[dict]) -> dict[str, Any]:
-    """What a list view shows of a region."""
+def region_row(region: Any, tags: list[dict]) -> dict[str, Any]:
+    """What a list view shows of a region. region: a mapping of ``ROW_COLUMNS``' names."""
     return {
-        "id": region.id, "file_id": region.file_id, "path": path, "name": name, "index": region.index,
-        "start_s": round(region.start_s, 4), "end_s": round(region.end_s, 4),
-        "duration_s": round(region.duration_s, 4), "bpm": region.bpm, "key": region.key,
-        "camelot": keys.camelot(*keys.parse_key(region.key)) if region.key else None,
-        "loudness_lufs": region.loudness_lufs, "content": region.content, "tags": tags,
+        "id": region["id"], "file_id": region["file_id"], "path": region["path"], "name": region["name"],
+        "index": region["index"], "start_s": round(region["start_s"], 4), "end_s": round(region["end_s"], 4),
+        "duration_s": round(region["duration_s"], 4), "bpm": region["bpm"], "key": region["key"],
+        "camelot": keys.camelot(*keys.parse_key(region["key"])) if region["key"] else None,
+        "loudness_lufs": region["loudness_lufs"], "content": region["content"], "tags": tags,
     }
 
 
@@ -248,13 +260,15 @@ def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:
 
 
 def get_region(session: Session, region_id: int) -> dict[str, Any] | None:
-    """A region's list row with every plugin outcome and its own peaks, or None."""
-    region = session.get(Region, region_id, options=[selectinload(Region.analyses), selectinload(Region.file)])
-    if region is None:
+    """A region's list row with all its tags, every plugin outcome and its own peaks, or None."""
+    row = session.execute(select(*ROW_COLUMNS, Region.peaks).join(File).where(Region.id == region_id)).first()
+    if row is None:
         return None
-    tags = region_tags(session, [region.id]).get(region.id, [])
-    return {**region_row(region, region.file.path, region.file.name, tags), "peaks": region.peaks,
-            "analysis": {row.plugin: analysis_entry(row) for row in region.analyses}}
+    analyses = session.scalars(select(RegionAnalysis).where(RegionAnalysis.region_id == region_id)
+                               .order_by(RegionAnalysis.id))
+    tags = region_tags(session, [region_id]).get(region_id, [])
+    return {**region_row(row._mapping, tags), "peaks": row.peaks,
+            "analysis": {analysis.plugin: analysis_entry(analysis) for analysis in analyses}}
 
 
 def get_waveform(session: Session, file_id: int) -> dict[str, dict] | None:
@@ -267,30 +281,39 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
                     query: RegionQuery | None = None) -> list[dict[str, Any]] | None:
     """The ``count`` regions nearest to ``region_id`` by the cosine of their vectors of
     ``index.kind`` (same model only), each a list row with ``score`` (−1 … 1), best
-    first, among those matching ``query``'s filters. None when the region has no such vector."""
+    first, among those matching ``query``'s filters. None when the region has no such vector.
+
+    The index proposes candidates (``SIMILAR_OVERSAMPLE`` times more than asked for, and
+    as many again per filter's worth of thinning); they are re-scored exactly and
+    filtered here. When a narrow filter leaves too few, the index is searched again among
+    exactly the regions that match it (at most ``SIMILAR_SELECT_MAX``).
+    """
     target = session.scalar(select(RegionVector).where(RegionVector.region_id == region_id,
                                                        RegionVector.kind == index.kind))
     if target is None:
         return None
     index.sync(session)
     vector = as_vector(target.vector)
-    filters = _region_filters(query) if query is not None and query.filtered else [File.status == "ok"]
-    wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES)
-    if len(filters) == 1:
-        candidates = index.search(vector, wanted)
-    else:
-        matching = session.scalar(select(func.count()).select_from(Region).join(File).where(*filters)) or 0
-        if matching <= SIMILAR_SELECT_MAX:
-            allowed = np.array(session.scalars(select(Region.id).join(File).where(*filters)).all(), np.int64)
-            candidates = index.search(vector, wanted, allowed=allowed)
-        else:
-            candidates = index.search(vector, wanted * SIMILAR_OVERSAMPLE)
+    filtered = query is not None and query.filtered
+    filters = _region_filters(query) if filtered else [File.status == "ok"]
+    wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
+    best = _rescore(session, index, target, vector, index.search(vector, wanted), filters, count)
+    if filtered and len(best) < count:
+        allowed = session.scalars(select(Region.id).join(File).where(*filters).limit(SIMILAR_SELECT_MAX + 1)).all()
+        if len(allowed) <= SIMILAR_SELECT_MAX:
+            candidates = index.search(vector, wanted, allowed=np.array(allowed, np.int64))
+            best = _rescore(session, index, target, vector, candidates, filters, count)
+    rows = session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(best))).all()
+    return sorted(({**row, "score": round(best[row["id"]], 5)} for row in region_rows(session, rows)),
+                  key=lambda row: (-row["score"], row["id"]))
+
+
+def _rescore(session: Session, index: VectorIndex, target: RegionVector, vector: np.ndarray,
+             candidates: np.ndarray, filters: list, count: int) -> dict[int, float]:
+    """The ``count`` best of ``candidates`` that pass ``filters``: region id → exact cosine."""
     rows = session.execute(
-        select(Region, File.path, File.name, RegionVector.vector).join(File).join(RegionVector)
-        .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != region_id,
+        select(Region.id, RegionVector.vector).join(File).join(RegionVector)
+        .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != target.region_id,
                RegionVector.kind == index.kind, RegionVector.model == target.model, *filters)).all()
-    scored = sorted(((float(as_vector(blob) @ vector), region, path, name)
-                     for region, path, name, blob in rows), key=lambda row: -row[0])[:count]
-    tags = region_tags(session, [region.id for _, region, _, _ in scored], LIST_TAGS)
-    return [{**region_row(region, path, name, tags.get(region.id, [])), "score": round(score, 5)}
-            for score, region, path, name in scored]
+    scored = sorted(((float(as_vector(blob) @ vector), found) for found, blob in rows), reverse=True)[:count]
+    return {found: value for value, found in scored}

@@ -46,6 +46,8 @@ GROWTH_MAX = 2.0
 #: At most one catch-up with the database per this many seconds (unless forced).
 SYNC_INTERVAL_S = 2.0
 SAVE_INTERVAL_S = 60.0
+#: Queries searched at once from which all cores are used.
+PARALLEL_FROM = 64
 
 
 @dataclass
@@ -112,10 +114,12 @@ class VectorIndex:
 
     def search_many(self, queries: np.ndarray, count: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """:meth:`search` for each row of ``queries`` (float32 [n, dim]): int64 [n, count],
-        padded with -1."""
+        padded with -1. A few queries run on one thread (OpenMP's start-up costs a single
+        query 25 times its search), many on all cores."""
         with self._lock:
             if self._index is None or self._index.ntotal == 0:
                 return np.full((len(queries), count), -1, np.int64)
+            faiss.omp_set_num_threads(1 if len(queries) < PARALLEL_FROM else os.cpu_count() or 1)
             _, ids = self._index.search(np.ascontiguousarray(queries, np.float32), count, params=self._params(allowed))
         return ids
 
@@ -145,6 +149,7 @@ class VectorIndex:
         dim = session.scalar(select(RegionVector.dim).where(RegionVector.kind == self.kind).limit(1))
         layout = layout_for(live, dim)
         index = faiss.index_factory(dim, layout, faiss.METRIC_INNER_PRODUCT)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
         index.train(self._training_sample(session, live, layout, dim))
         self._index = index
         self._state = IndexState(self.kind, dim, layout, trained_on=live)
