@@ -91,6 +91,7 @@ def test_bad_search_parameters_are_clear_errors(client: TestClient) -> None:
     bad_sort = client.get("/api/regions", params={"sort": "colour"})
     assert bad_sort.status_code == 422 and "sort" in bad_sort.json()["error"]
     assert client.get("/api/regions", params={"limit": 0}).status_code == 422
+    assert regions(client, query="groove\x00", tag="\x00")["total"] == 0  # PostgreSQL takes no NUL: no 500
 
 
 def test_region_detail_and_waveforms(client: TestClient) -> None:
