@@ -125,7 +125,7 @@ def same_sound(count: int, workdir: Path) -> list[np.ndarray]:
     pairs = [tuple(sorted(names[Path(p).name][0] for p in pair["paths"])) for pair in duplicates["files"]]
     true_pairs = count * len(VERSIONS) * (len(VERSIONS) - 1) // 2
     right = sum(a == b for a, b in pairs)
-    print_table("main.py duplicates (cosine ≥ 0.98, lengths within 2 %)",
+    print_table("main.py duplicates (defaults)",
                 [{"true pairs": true_pairs, "found": right, "found %": 100.0 * right / true_pairs,
                   "wrong pairs": len(pairs) - right, "region pairs outside files": len(duplicates["regions"])}])
     return vectors

@@ -1,6 +1,13 @@
 """Near-identical audio in the library: the same sound stored twice (another format, bit
-depth or a small gain change), found by the cosine of region vectors, plus files whose
-bytes are identical."""
+depth or a small gain change), plus files whose bytes are identical.
+
+Two regions are the same sound when their vectors point the same way (cosine at least
+``threshold``: what they sound like) and their amplitude envelopes, from the stored
+peaks, rise and fall together (correlation at least ``ENVELOPE_MIN``: how they unfold in
+time, which tells two takes of one instrument apart). Lossy codecs move YAMNet's vector
+to a cosine of 0.92–0.99 with the original; gain changes move where a quiet tail falls
+under the silence threshold, so lengths may differ by up to ``duration_tolerance``.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +22,18 @@ from database.models import File, FileStatus, Region, RegionVector
 from database.vector_index import READ_BATCH, VectorIndex, as_matrix, as_vector
 
 #: Neighbours of each region looked at.
-NEIGHBOURS = 5
+NEIGHBOURS = 8
+#: Least correlation of two regions' envelopes over the time both span.
+ENVELOPE_MIN = 0.9
+#: Envelope points compared.
+ENVELOPE_POINTS = 100
 
 
-def find_duplicates(session: Session, index: VectorIndex, threshold: float = 0.98,
-                    duration_tolerance: float = 0.02) -> dict[str, list[dict[str, Any]]]:
-    """Pairs of regions whose vectors' cosine is at least ``threshold`` and whose lengths
-    differ by at most ``duration_tolerance`` (a share of the longer), grouped by file.
+def find_duplicates(session: Session, index: VectorIndex, threshold: float = 0.8,
+                    duration_tolerance: float = 0.35) -> dict[str, list[dict[str, Any]]]:
+    """Pairs of regions whose vectors' cosine is at least ``threshold``, whose envelopes
+    correlate by ``ENVELOPE_MIN`` and whose lengths differ by at most
+    ``duration_tolerance`` (a share of the longer), grouped by file.
 
     Returns ``{"identical_files": [{"paths", "content_hash"}], "files": [{"paths",
     "score", "regions"}], "regions": [{"score", "a", "b"}]}``: ``files`` are pairs of
@@ -71,7 +83,7 @@ def _region_pairs(session: Session, index: VectorIndex, threshold: float,
     pairs: dict[tuple[int, int], float] = {}
     after = 0
     base = (select(RegionVector.id, RegionVector.region_id, RegionVector.model, RegionVector.vector,
-                   Region.duration_s).join(Region).join(File)
+                   Region.duration_s, Region.peaks).join(Region).join(File)
             .where(RegionVector.kind == index.kind, File.status == FileStatus.OK))
     while batch := session.execute(base.where(RegionVector.id > after).order_by(RegionVector.id)
                                    .limit(READ_BATCH)).all():
@@ -92,9 +104,31 @@ def _region_pairs(session: Session, index: VectorIndex, threshold: float,
                 if abs(row.duration_s - other.duration_s) > duration_tolerance * longer:
                     continue
                 score = float(as_vector(other.vector) @ mine)
-                if score >= threshold:
+                if score >= threshold and envelope_similarity(row.peaks, other.peaks) >= ENVELOPE_MIN:
                     pairs[(min(row.region_id, other_id), max(row.region_id, other_id))] = score
     return pairs
+
+
+def envelope_similarity(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Correlation (−1 … 1) of two regions' amplitude envelopes over the time both span
+    from their starts; a, b: their stored peaks (core.waveform dicts). Independent of gain;
+    two flat envelopes (steady noise, a held tone) count as alike."""
+    times = np.linspace(0.0, min(_duration(a), _duration(b)), ENVELOPE_POINTS)
+    x, y = (np.interp(times, *_envelope(peaks)) for peaks in (a, b))
+    flat_x, flat_y = x.std() <= 0.05 * x.mean(), y.std() <= 0.05 * y.mean()
+    if flat_x or flat_y:
+        return 1.0 if flat_x and flat_y else 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _envelope(peaks: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(times of the bins' centres in s, peak amplitude of each bin)."""
+    amplitude = np.maximum(np.abs(np.asarray(peaks["min"])), np.abs(np.asarray(peaks["max"])))
+    return (np.arange(len(amplitude)) + 0.5) * peaks["samples_per_pixel"] / peaks["sample_rate"], amplitude
+
+
+def _duration(peaks: dict[str, Any]) -> float:
+    return len(peaks["min"]) * peaks["samples_per_pixel"] / peaks["sample_rate"]
 
 
 def _region(row) -> dict[str, Any]:
