@@ -48,6 +48,14 @@ class BridgeStatus(BaseModel):
     reason: str | None = Field(description="Why it is unavailable")
 
 
+class UnrecordedError(BaseModel):
+    at: str = Field(description="When, ISO 8601 (UTC)")
+    path: str
+    error_code: str = Field(description="storage_error (a full or read-only disk or database), internal_error "
+                                        "or invalid_name")
+    error: str
+
+
 class EngineStatus(BaseModel):
     status: str
     version: str
@@ -55,6 +63,9 @@ class EngineStatus(BaseModel):
     sandbox: SandboxStatus
     bridge: BridgeStatus
     database: DatabaseStatus
+    unrecorded_errors: list[UnrecordedError] = Field(
+        description="The latest errors the database does not hold (it could not be written, or they are not "
+                    "about a stored file), oldest first")
 
 
 class PluginInfo(BaseModel):

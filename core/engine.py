@@ -17,11 +17,15 @@ import hashlib
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import audio
 from core.bridge import environment_status
@@ -40,6 +44,11 @@ log = logging.getLogger(__name__)
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".mp3", ".m4a", ".mp4", ".aac",
                               ".alac", ".ogg", ".oga", ".opus", ".wma", ".caf", ".w64", ".wv"})
 _ERROR_CODES = {cls.__name__: cls.code for cls in (audio.AudioError, *audio.AudioError.__subclasses__())}
+#: Errors of a decoding worker that come from writing the decoded audio (a full or read-only
+#: disk), not from the file: reported, never stored as the file's status.
+_STORAGE_ERRORS = {cls.__name__ for cls in (OSError, *OSError.__subclasses__())}
+#: Errors that could not be stored (the database refused them, or they are not about a file) kept for /status.
+UNRECORDED_KEPT = 20
 _HASH_BLOCK = 1 << 20
 
 
@@ -91,6 +100,7 @@ class AudioSamplerEngine:
                                                 "settings": self.settings.model_dump(mode="json")}),
         )
         self._write_lock = threading.Lock()
+        self._unrecorded_errors: deque[dict[str, Any]] = deque(maxlen=UNRECORDED_KEPT)
         self.excerpts = ExcerptCache(self.sandbox, self.settings.cache_dir / "excerpts",
                                      self.settings.excerpt_cache_mb, self.settings.max_duration_s)
 
@@ -110,9 +120,13 @@ class AudioSamplerEngine:
             return self._analyze(Path(path).expanduser().absolute(), chain, force, _safe(progress))
         except PluginError as exc:
             return error_report(shown, "plugin_error", str(exc))
+        except SQLAlchemyError as exc:  # a full disk, a read-only or unreachable database: nothing was stored
+            log.error("database error while storing %s: %s", shown, exc)
+            return self._unrecorded(error_report(shown, "storage_error", f"database error: {_db_reason(exc)}"))
         except Exception as exc:  # the promise: a report, whatever happened
             log.exception("internal error while analysing %s", shown)
-            return error_report(shown, "internal_error", f"internal error: {type(exc).__name__}: {exc}")
+            return self._unrecorded(error_report(shown, "internal_error",
+                                                 f"internal error: {type(exc).__name__}: {exc}"))
 
     def analyze_paths(
         self,
@@ -141,11 +155,14 @@ class AudioSamplerEngine:
     def status(self) -> dict[str, Any]:
         with self.database.session() as session:
             totals = queries.totals(session)
+        with self._write_lock:
+            unrecorded = list(self._unrecorded_errors)
         return {
             "plugins": [p.name for p in self.plugins],
             "sandbox": self.sandbox.status(),
             "bridge": environment_status(self.settings.experimental_python, self.settings.experimental_worker),
             "database": {"url": self.database.redacted_url(), **totals},
+            "unrecorded_errors": unrecorded,
         }
 
     def close(self) -> None:
@@ -163,8 +180,8 @@ class AudioSamplerEngine:
 
     def _analyze(self, path: Path, chain: list[type[Plugin]], force: bool, progress: ProgressCallback) -> dict:
         if _printable(str(path)) != str(path):  # the database (and JSON) hold UTF-8 text only
-            return error_report(str(path), "invalid_name", "the file name is not valid UTF-8 (an old archive's "
-                                "encoding?): rename the file to analyse it")
+            return self._unrecorded(error_report(str(path), "invalid_name", "the file name is not valid UTF-8 (an "
+                                                 "old archive's encoding?): rename the file to analyse it"))
         if not path.is_file():
             return error_report(str(path), "not_found", "no such file" if not path.exists() else "not a regular file")
         progress(Progress(str(path), "hashing"))
@@ -186,6 +203,9 @@ class AudioSamplerEngine:
             decoded = self._decode(facts.path, pcm_path)
             if self.sandbox.closed:
                 return _cancelled(facts.path)
+            if decoded.error_type in _STORAGE_ERRORS:  # writing the decoded audio failed: this machine's fault
+                return self._unrecorded(error_report(facts.path, "storage_error", "the decoded audio could not be "
+                                                     f"written to {self.settings.tmp_dir}: {decoded.error}"))
             if not decoded.ok:
                 return self._store_error(facts, *_decode_failure(decoded))
             facts = store.FileFacts(facts.path, facts.content_hash, facts.size_bytes, decoded.value["info"])
@@ -304,6 +324,13 @@ class AudioSamplerEngine:
             store.set_summary(session, file, self._summary(file))
             return queries.file_report(file)
 
+    def _unrecorded(self, report: dict) -> dict:
+        """Keep ``report`` (an error the database does not hold) for :meth:`status`."""
+        with self._write_lock:
+            self._unrecorded_errors.append({"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                            **{key: report[key] for key in ("path", "error_code", "error")}})
+        return report
+
     def _store_error(self, facts: store.FileFacts, code: str, message: str) -> dict:
         log.info("%s: %s", facts.path, message)
         with self._write_lock, self.database.session() as session:
@@ -359,6 +386,11 @@ def error_report(path: str, code: str, message: str) -> dict[str, Any]:
     path = _printable(path)
     return {"id": None, "path": path, "name": Path(path).name, "status": "error", "error": message,
             "error_code": code, "duration_s": None, "regions": [], "summary": {}}
+
+
+def _db_reason(exc: SQLAlchemyError) -> str:
+    """The database's own words ("database or disk is full"), without the SQL statement."""
+    return str(getattr(exc, "orig", None) or type(exc).__name__)
 
 
 def _printable(path: str) -> str:
