@@ -37,7 +37,7 @@ async def create_job(body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> 
 
 
 @router.post("/api/analyze/upload", response_model=JobCreated, status_code=202,
-             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}})
+             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
 async def upload(request: Request, files: Annotated[list[UploadFile], File(description="Audio files")],
                  jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Store uploaded files (each under the size limit, with an audio extension) and
@@ -68,12 +68,16 @@ async def _save(item: UploadFile, folder: Path, limit: int) -> Path:
         target = target.with_stem(target.stem + "_")
     partial = target.with_name(target.name + ".part")
     written = 0
-    with partial.open("wb") as out:
-        while block := await item.read(_UPLOAD_BLOCK):
-            written += len(block)
-            if written > limit:
-                raise HTTPException(status_code=413, detail=f"{item.filename} is larger than {limit >> 20} MiB")
-            out.write(block)
+    try:
+        with partial.open("wb") as out:
+            while block := await item.read(_UPLOAD_BLOCK):
+                written += len(block)
+                if written > limit:
+                    raise HTTPException(status_code=413, detail=f"{item.filename} is larger than {limit >> 20} MiB")
+                out.write(block)
+    except OSError as exc:  # the disk is full (or read-only): the caller removes the partial file
+        raise HTTPException(status_code=507, detail=f"the server could not store {item.filename}: "
+                            f"{exc.strerror or exc}") from exc
     if written == 0:
         partial.unlink()
         raise HTTPException(status_code=400, detail=f"{item.filename} is empty")

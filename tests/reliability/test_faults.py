@@ -85,6 +85,19 @@ def test_a_database_write_on_a_full_disk_stores_nothing_and_is_in_status(full_da
     assert_whole(settings)
 
 
+def test_an_upload_onto_a_full_disk_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", plugins=["features"])
+    song = af.write(tmp_path / "song.wav", af.music(20.0))  # 1.8 MB
+    with small_disk(settings.data_dir, 1024), TestClient(create_app(settings)) as client:
+        upload = [("files", ("song.wav", song.read_bytes(), "audio/wav"))]
+        refused = client.post("/api/analyze/upload", files=upload)
+        assert refused.status_code == 507 and "No space left on device" in refused.json()["error"]
+        assert not [p for p in settings.upload_dir.rglob("*")]  # no partial file, no empty folder
+        assert client.get("/health").json() == {"status": "ok"}
+        small = [("files", ("short.wav", af.write(tmp_path / "short.wav", af.tone(440, 0.5)).read_bytes()))]
+        assert client.post("/api/analyze/upload", files=small).status_code == 202
+
+
 def test_a_read_only_database_is_a_clear_error_and_nothing_partial(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     first, second = (af.write(tmp_path / f"{name}.wav", af.with_gaps([(0.2, 1.0)], 1.5 + i))
