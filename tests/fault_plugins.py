@@ -132,3 +132,17 @@ class ShortOnly(Plugin):
         if len(audio) > 1.1 * sr:
             raise NotApplicable("regions over 1.1 s are out of scope")
         return {"n": len(audio)}
+
+
+class Sleeper(Plugin):
+    """Writes its worker's pid to ``<file>.pid``, then sleeps: for tests that kill it from outside."""
+
+    name = "sleeper"
+    version = "1.0.0"
+    timeout_s = 120.0
+
+    def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict:
+        with open(f"{ctx.file_path}.pid", "w") as handle:
+            handle.write(str(os.getpid()))
+        sleep_forever()
+        return {}

@@ -9,35 +9,50 @@ tests/test_cli.py; the Essentia child killed during a call in tests/core/test_br
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from core.config import Settings, get_settings
 from core.engine import AudioSamplerEngine
 from plugins.features import Features
+from plugins.key_finder import KeyFinder
 from tests import audio_factory as af
+from tests import fault_plugins as bad
 from tests.conftest import make_settings
+from tests.live_server import free_port
 from tests.reliability.disks import fill, read_only, small_disk
+from tests.test_cli import ROOT, _wait_for_session_to_end, cli_env, make_library, stored
 
 
-def stored(settings) -> dict[str, tuple[str, int, int]]:
+def database_of(settings: Settings) -> dict[str, tuple[str, int, int]]:
     """path → (status, regions, analyses) of every file in the SQLite database, after
     checking its integrity."""
-    with closing(sqlite3.connect(settings.data_dir / "audio.db")) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = db.execute("SELECT f.path, f.status, COUNT(DISTINCT r.id), COUNT(a.id) FROM files f "
-                          "LEFT JOIN regions r ON r.file_id = f.id LEFT JOIN region_analysis a ON a.region_id = r.id "
-                          "GROUP BY f.id").fetchall()
-    return {path: (status, regions, analyses) for path, status, regions, analyses in rows}
+    db = settings.data_dir / "audio.db"
+    with closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    return stored(db)
 
 
-def assert_whole(settings) -> None:
-    for path, (status, regions, analyses) in stored(settings).items():
-        assert (status == "ok" and analyses == regions >= 1) or (status == "error" and regions == 0), path
+def assert_whole(settings: Settings, plugins: int = 1) -> None:
+    """Every stored file is whole: ok with each of its regions analysed by each of the
+    ``plugins``, or an error without regions."""
+    for path, (status, regions, analyses) in database_of(settings).items():
+        assert (status == "ok" and analyses == regions * plugins >= 1) or (status == "error" and regions == 0), path
 
 
 def test_decoding_onto_a_full_disk_is_reported_not_stored_and_done_once_there_is_room(tmp_path: Path) -> None:
@@ -50,14 +65,14 @@ def test_decoding_onto_a_full_disk_is_reported_not_stored_and_done_once_there_is
             assert not list(settings.tmp_dir.iterdir())  # the partial decode is gone
         assert (report["status"], report["error_code"], report["id"]) == ("error", "storage_error", None)
         assert "No space left on device" in report["error"] and str(settings.tmp_dir) in report["error"]
-        assert stored(settings) == {}  # not recorded as a broken file...
+        assert database_of(settings) == {}  # not recorded as a broken file...
         assert engine.status()["unrecorded_errors"][-1]["path"] == str(song)
         assert engine.analyze_file(song)["status"] == "ok"  # ...so it is analysed once there is room
     assert_whole(settings)
 
 
 @pytest.fixture
-def full_database_disk(tmp_path: Path):
+def full_database_disk(tmp_path: Path) -> Iterator[Settings]:
     """Settings whose database lies on a 2 MiB disk (decoded audio elsewhere)."""
     settings = make_settings(tmp_path / "data")
     with small_disk(settings.data_dir, 2048), small_disk(settings.tmp_dir, 64 * 1024):
@@ -77,11 +92,11 @@ def test_a_database_write_on_a_full_disk_stores_nothing_and_is_in_status(full_da
         assert status["unrecorded_errors"][-1] == {**status["unrecorded_errors"][-1], "path": str(files[1]),
                                                    "error_code": "storage_error", "error": refused["error"]}
         assert client.get("/health").json() == {"status": "ok"}
-        assert sorted(stored(settings)) == [str(files[0])]
+        assert sorted(database_of(settings)) == [str(files[0])]
         filler.unlink()
         assert [client.post("/analyze", json={"file_path": str(f)}).json()["status"] for f in files] == ["ok"] * 3
         client.app.state.engine.close()
-    assert sorted(stored(settings)) == sorted(map(str, files))
+    assert sorted(database_of(settings)) == sorted(map(str, files))
     assert_whole(settings)
 
 
@@ -110,5 +125,122 @@ def test_a_read_only_database_is_a_clear_error_and_nothing_partial(tmp_path: Pat
         assert (report["error_code"], report["error"]) == ("storage_error",
                                                            "database error: attempt to write a readonly database")
         assert engine.status()["unrecorded_errors"][-1]["path"] == str(second)
-    assert sorted(stored(settings)) == [str(first)]
+    assert sorted(database_of(settings)) == [str(first)]
     assert_whole(settings)
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> object:
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+def test_a_plugin_worker_killed_mid_region_is_crashed_and_the_rest_is_stored(tmp_path: Path) -> None:
+    song = af.write(tmp_path / "song.wav", af.with_gaps([(0.2, 1.0)], 1.5))
+    pid_file = Path(f"{song}.pid")
+    settings = make_settings(tmp_path / "data")
+    with AudioSamplerEngine(settings, plugins=[Features, bad.Sleeper]) as engine:
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(engine.analyze_file, song)
+            pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 60, "the plugin to start"))
+            os.kill(pid, signal.SIGKILL)
+            report = running.result(timeout=60)
+        analysis = report["regions"][0]["analysis"]
+        assert analysis["sleeper"]["status"] == "crashed" and "SIGKILL" in analysis["sleeper"]["error"]
+        assert analysis["features"]["status"] == "ok" and report["status"] == "ok"
+        assert engine.status()["sandbox"]["failures"] == {"crashed": 1}
+        after = af.write(tmp_path / "after.wav", af.tone(330, 0.5))
+        assert engine.analyze_file(after, plugins=["features"])["status"] == "ok"  # a fresh worker took over
+    assert database_of(settings)[str(song)] == ("ok", 1, 2)
+
+
+def essentia_children(settings: Settings) -> list[psutil.Process]:
+    """The experimental environment's worker processes started under this test process."""
+    script = str(settings.experimental_worker)
+    return [p for p in psutil.Process().children(recursive=True) if script in " ".join(_cmdline(p))]
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not get_settings().experimental_python.exists(), reason="the experimental environment is "
+                    "built by `make test`")
+def test_the_essentia_child_killed_at_any_moment_still_gives_a_key(tmp_path: Path) -> None:
+    """Killed as soon as it appears (while it starts or answers), then again between calls:
+    the key comes from Essentia's restarted child or the librosa fallback, never an error."""
+    settings = make_settings(tmp_path / "data", workers=1)
+    cadences = [af.write(tmp_path / f"cadence{i}.wav", af.progression(7, "major", 6.0 + i)) for i in range(3)]
+    with AudioSamplerEngine(settings, plugins=[KeyFinder]) as engine, ThreadPoolExecutor(1) as pool:
+        running = pool.submit(engine.analyze_file, cadences[0])
+        killed = wait_until(lambda: essentia_children(settings) or running.done(), 120, "the Essentia child")
+        for child in killed if isinstance(killed, list) else []:
+            child.kill()
+        keys = [running.result(timeout=120), engine.analyze_file(cadences[1])]
+        between = essentia_children(settings)  # none if the first kill came while it started: not retried at once
+        for child in between:
+            child.kill()
+        keys.append(engine.analyze_file(cadences[2]))
+        assert killed is not True or between, "no Essentia child was seen"
+    for report in keys:
+        key = report["regions"][0]["analysis"]["key_finder"]
+        assert (key["status"], key["key"]) == ("ok", "G major"), key
+        assert key["method"] == "essentia" or key["fallback_reason"]
+    assert_whole(settings)
+
+
+def serve_process(port: int, env: dict[str, str]) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") or server.poll() is not None, 60, "the server")
+    assert server.poll() is None, "the server did not start"
+    return server
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_server_killed_during_a_job_comes_back_with_the_job_interrupted_and_resumable(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library", 16)
+    data = tmp_path / "data"
+    env = {**cli_env(data), "AUDIO_SAMPLER_LIBRARY_ROOTS": json.dumps([str(tmp_path)])}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = serve_process(port, env)
+    try:
+        job_id = httpx.post(f"{base}/api/jobs", json={"paths": [str(tmp_path / "library")]}).json()["job_id"]
+        wait_until(lambda: httpx.get(f"{base}/api/jobs/{job_id}").json()["finished_files"] >= 3, 240, "3 files")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    _wait_for_session_to_end(server.pid)
+    settings = make_settings(data)
+    before = database_of(settings)
+    assert 3 <= len(before) < len(library)
+    assert_whole(settings)
+
+    server = serve_process(port, env)
+    try:
+        job = httpx.get(f"{base}/api/jobs/{job_id}").json()
+        assert job["state"] == "interrupted" and 3 <= job["finished_files"] < len(library)
+        assert httpx.post(f"{base}/api/jobs/{job_id}/resume").status_code == 200
+        job = wait_until(lambda: (j := httpx.get(f"{base}/api/jobs/{job_id}").json())["state"] == "done" and j,
+                         240, "the resumed job")
+        assert job["finished_files"] == len(library) and all(f["status"] == "ok" for f in job["files"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert sorted(database_of(settings)) == sorted(map(str, library))
+    assert_whole(settings)
+    assert not list((data / "tmp").iterdir())
