@@ -12,10 +12,11 @@
    of the true pairs ``main.py duplicates`` reports as whole-file duplicates (and how many
    pairs it reports wrongly).
 2. **Scale.** For each of ``--sizes`` a SQLite library of that many regions with 1024-d
-   vectors (around the real embeddings of part 1, spread by noise), built straight into
-   the tables; the index is built (time, bytes), then ``similar`` (k = 20) is timed from a
-   new session per query: without filters, with a bpm range (17 % of regions) and with a
-   key (4 %); recall@10 against exact search over all vectors.
+   vectors (bench/library.py: around the real embeddings of part 1, spread by noise, and
+   a copy of one region in every file), built straight into the tables. The index is
+   built (time, bytes), then ``similar`` (k = 20) is timed from a new session per query:
+   without filters, with a bpm range (17 % of regions) and with a key (4 %); recall@10
+   against exact search over all vectors; how often a copied region's copy is its top hit.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import library  # noqa: E402
 from bench.tables import print_table  # noqa: E402
 from core.config import RegionSettings, Settings  # noqa: E402
 from core.engine import AudioSamplerEngine  # noqa: E402
 from database import queries  # noqa: E402
 from database.duplicates import find_duplicates  # noqa: E402
-from database.models import File, Region, RegionVector  # noqa: E402
+from database.models import RegionVector  # noqa: E402
 from database.session import Database  # noqa: E402
 from database.vector_index import VectorIndex, as_matrix  # noqa: E402
 from tests import audio_corpus as ac  # noqa: E402
@@ -52,8 +54,6 @@ SR = ac.SR
 VERSIONS = {"wav": (".wav", 0.0, SR), "mp3-3dB": (".mp3", -3.0, SR), "flac24": (".flac", 0.0, SR),
             "ogg-6dB": (".ogg", -6.0, SR), "wav48k": (".wav", 0.0, 48_000)}
 KINDS = ("music", "instrument", "speech", "drum", "noise")
-KEYS = [f"{tonic} {mode}" for tonic in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-        for mode in ("major", "minor")]
 
 
 # ------------------------------------------------------------------ part 1: same sound found again
@@ -134,35 +134,6 @@ def same_sound(count: int, workdir: Path) -> list[np.ndarray]:
 # ------------------------------------------------------------------ part 2: scale
 
 
-def fill(database: Database, size: int, centres: np.ndarray, rng: np.random.Generator) -> None:
-    """``size`` regions (1 000 a file) with a bpm, a key and a vector: groups of 50 around
-    a point near one of ``centres`` (sounds of a kind, takes of a sound), and the last
-    region of every file a copy of the one before it (cosine ≈ 0.999)."""
-    per_file, per_group, dim = 1_000, 50, centres.shape[1]
-    groups = centres[rng.integers(len(centres), size=size // per_group + 1)]
-    groups = _unit(groups + 0.6 * _unit(rng.normal(size=groups.shape)))
-    with database.engine.begin() as connection:
-        connection.execute(File.__table__.insert(), [
-            {"id": f + 1, "path": f"/bench/{f:06d}.wav", "name": f"{f:06d}.wav", "content_hash": f"{f:064d}",
-             "size_bytes": 1, "status": "ok"} for f in range(size // per_file)])
-        for start in range(0, size, 50_000):
-            ids = np.arange(start, min(size, start + 50_000))
-            connection.execute(Region.__table__.insert(), [
-                {"id": int(i) + 1, "file_id": int(i) // per_file + 1, "index": int(i) % per_file,
-                 "start_s": 0.0, "end_s": 2.0, "duration_s": 2.0, "peaks": {}, "bpm": float(rng.uniform(60, 180)),
-                 "key": KEYS[int(rng.integers(len(KEYS)))]} for i in ids])
-            vectors = _unit(groups[ids // per_group] + 0.5 * _unit(rng.normal(size=(len(ids), dim))))
-            copies = np.flatnonzero(ids % per_file == per_file - 1)
-            vectors[copies] = _unit(vectors[copies - 1] + 0.04 * _unit(rng.normal(size=(len(copies), dim))))
-            connection.execute(RegionVector.__table__.insert(), [
-                {"region_id": int(i) + 1, "kind": "yamnet", "model": "bench", "dim": dim,
-                 "vector": v.astype("<f2").tobytes()} for i, v in zip(ids, vectors, strict=True)])
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
-
-
 def exact_top(database: Database, query: np.ndarray, k: int) -> set[int]:
     best: list[tuple[float, int]] = []
     with database.session() as session:
@@ -181,7 +152,7 @@ def scale(size: int, centres: np.ndarray, workdir: Path, queries_per_case: int) 
     database = Database(f"sqlite:///{workdir / f'scale{size}.db'}")
     database.migrate()
     started = time.perf_counter()
-    fill(database, size, centres, rng)
+    library.fill(database, size, rng, centres)
     filled_s = time.perf_counter() - started
     index = VectorIndex("yamnet", workdir / f"index{size}")
     started = time.perf_counter()
@@ -210,7 +181,7 @@ def scale(size: int, centres: np.ndarray, workdir: Path, queries_per_case: int) 
             vector = np.frombuffer(session.get(RegionVector, int(region_id)).vector, "<f2").astype(np.float32)
             truth = exact_top(database, vector, 10) - {int(region_id)}
             recalls.append(len(truth & {r["id"] for r in found}) / len(truth))
-        originals = np.arange(999, size, 1_000)[:queries_per_case]  # each copied into the next region
+        originals = np.arange(library.PER_FILE - 1, size, library.PER_FILE)[:queries_per_case]  # copied next
         copy_found = [queries.similar_regions(session, index, int(i), 1)[0]["id"] == i + 1 for i in originals]
     row["recall@10 %"] = 100.0 * float(np.mean(recalls))
     row["copy top hit %"] = 100.0 * float(np.mean(copy_found))

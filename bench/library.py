@@ -1,0 +1,57 @@
+"""A generated library written straight into the database tables, for benchmarks of
+search at scale: files of 1 000 regions with bpm, key, loudness, content label, model
+tags and (optionally) a 1024-d vector each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from database.models import File, Region, RegionVector, Tag
+from database.session import Database
+
+KEYS = [f"{tonic} {mode}" for tonic in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+        for mode in ("major", "minor")]
+CONTENT = ("music", "speech", "noise", "mixed", "silence")
+TAGS = ("kick", "snare", "hat", "piano", "guitar", "bass", "vocal", "pad", "loop", "one-shot")
+PER_FILE = 1_000
+#: Regions around one point when vectors are written (sounds of a kind, takes of a sound).
+PER_GROUP = 50
+BATCH = 50_000
+
+
+def fill(database: Database, size: int, rng: np.random.Generator, centres: np.ndarray | None = None) -> None:
+    """Write ``size`` regions. With ``centres`` (float32 [n, dim], unit rows), each region
+    gets a vector: groups of ``PER_GROUP`` around a point near a centre, and the last region
+    of every file a copy of the one before it (cosine ≈ 0.999)."""
+    groups = None
+    if centres is not None:
+        groups = centres[rng.integers(len(centres), size=size // PER_GROUP + 1)]
+        groups = unit(groups + 0.6 * unit(rng.normal(size=groups.shape)))
+    with database.engine.begin() as connection:
+        connection.execute(File.__table__.insert(), [
+            {"id": f + 1, "path": f"/bench/{f:06d}.wav", "name": f"take_{f:06d}.wav", "content_hash": f"{f:064d}",
+             "size_bytes": 1, "status": "ok"} for f in range(-(-size // PER_FILE))])
+        for start in range(0, size, BATCH):
+            ids = np.arange(start, min(size, start + BATCH))
+            connection.execute(Region.__table__.insert(), [
+                {"id": int(i) + 1, "file_id": int(i) // PER_FILE + 1, "index": int(i) % PER_FILE,
+                 "start_s": 0.0, "end_s": 2.0, "duration_s": float(rng.uniform(0.1, 30.0)), "peaks": {},
+                 "bpm": float(rng.uniform(60, 180)), "key": KEYS[int(rng.integers(len(KEYS)))],
+                 "loudness_lufs": float(rng.uniform(-40, -6)), "content": CONTENT[int(rng.integers(len(CONTENT)))]}
+                for i in ids])
+            connection.execute(Tag.__table__.insert(), [
+                {"region_id": int(i) + 1, "tag": tag, "source": "model", "confidence": float(rng.uniform())}
+                for i in ids for tag in rng.choice(TAGS, 3, replace=False)])
+            if groups is None:
+                continue
+            vectors = unit(groups[ids // PER_GROUP] + 0.5 * unit(rng.normal(size=(len(ids), centres.shape[1]))))
+            copies = np.flatnonzero(ids % PER_FILE == PER_FILE - 1)
+            vectors[copies] = unit(vectors[copies - 1] + 0.04 * unit(rng.normal(size=(len(copies), centres.shape[1]))))
+            connection.execute(RegionVector.__table__.insert(), [
+                {"region_id": int(i) + 1, "kind": "yamnet", "model": "bench", "dim": centres.shape[1],
+                 "vector": v.astype("<f2").tobytes()} for i, v in zip(ids, vectors, strict=True)])
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to length 1."""
+    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
