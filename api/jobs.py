@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.paths import PathNotAllowed, confine
-from core.engine import AudioSamplerEngine, Progress, expand_paths
+from core.engine import AudioSamplerEngine, Progress, database_reason, expand_paths
 from database.models import Job, JobState
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class JobManager:
         """Queue an interrupted or cancelled job again; False if it cannot be resumed."""
         with self.engine.database.session() as session:
             job = session.get(Job, job_id)
-            if job is None or job.state not in (JobState.INTERRUPTED, JobState.CANCELLED):
+            if job is None or self._state_of(job_id, job.state) not in (JobState.INTERRUPTED, JobState.CANCELLED):
                 return False
             job.state = JobState.QUEUED
         self._start(job_id)
@@ -104,7 +105,7 @@ class JobManager:
             live = self._live.get(job_id)
             stages = dict(live.stages) if live else {}
             files = [{"path": path, **stages.get(path, {}), **job.outcomes.get(path, {})} for path in job.paths]
-            return {"id": job.id, "state": job.state, "created_at": job.created_at.isoformat(),
+            return {"id": job.id, "state": self._state_of(job_id, job.state), "created_at": job.created_at.isoformat(),
                     "updated_at": job.updated_at.isoformat(), "total_files": len(job.paths),
                     "finished_files": len(job.outcomes), "files": files}
 
@@ -151,17 +152,32 @@ class JobManager:
                         reports.close()  # files not started are dropped
                         state = JobState.CANCELLED
                         break
+        except SQLAlchemyError as exc:  # the job's own record could not be written (a full disk...)
+            log.error("analysis job %s stopped: %s", job_id, exc)
+            state = JobState.INTERRUPTED
+            self._emit(live, {"type": "error", "error": f"database error: {database_reason(exc)}"})
         except Exception as exc:  # a job must end with a state, whatever happened
             log.exception("analysis job %s failed", job_id)
             state = JobState.INTERRUPTED
             self._emit(live, {"type": "error", "error": f"internal error: {type(exc).__name__}: {exc}"})
         if self._closing:
             state = JobState.INTERRUPTED
-        with self.engine.database.session() as session:
-            session.get(Job, job_id).state = state
+        try:
+            with self.engine.database.session() as session:
+                session.get(Job, job_id).state = state
+        except SQLAlchemyError as exc:  # still active in the database: read as interrupted (see _state)
+            log.error("the end of analysis job %s could not be recorded: %s", job_id, exc)
         with self._lock:
             live.finished = True
-        self._emit(live, {"type": "state", "state": state})
+        self._emit(live, {"type": "state", "state": self._state_of(job_id, state)})
+
+    def _state_of(self, job_id: str, stored: str) -> str:
+        """A job's state: as ``stored``, except that a job that ended here while the database
+        still says it is active (its end could not be written) is interrupted."""
+        live = self._live.get(job_id)
+        if live is not None and live.finished and stored in JobState.ACTIVE:
+            return JobState.INTERRUPTED
+        return stored
 
     def _progress(self, live: LiveJob, progress: Progress) -> None:
         stage = {"stage": progress.stage, "done": progress.done, "total": progress.total}

@@ -122,7 +122,7 @@ class AudioSamplerEngine:
             return error_report(shown, "plugin_error", str(exc))
         except SQLAlchemyError as exc:  # a full disk, a read-only or unreachable database: nothing was stored
             log.error("database error while storing %s: %s", shown, exc)
-            return self._unrecorded(error_report(shown, "storage_error", f"database error: {_db_reason(exc)}"))
+            return self._unrecorded(error_report(shown, "storage_error", f"database error: {database_reason(exc)}"))
         except Exception as exc:  # the promise: a report, whatever happened
             log.exception("internal error while analysing %s", shown)
             return self._unrecorded(error_report(shown, "internal_error",
@@ -388,7 +388,7 @@ def error_report(path: str, code: str, message: str) -> dict[str, Any]:
             "error_code": code, "duration_s": None, "regions": [], "summary": {}}
 
 
-def _db_reason(exc: SQLAlchemyError) -> str:
+def database_reason(exc: SQLAlchemyError) -> str:
     """The database's own words ("database or disk is full"), without the SQL statement."""
     return str(getattr(exc, "orig", None) or type(exc).__name__)
 

@@ -244,3 +244,24 @@ def test_a_server_killed_during_a_job_comes_back_with_the_job_interrupted_and_re
     assert sorted(database_of(settings)) == sorted(map(str, library))
     assert_whole(settings)
     assert not list((data / "tmp").iterdir())
+
+
+def test_a_job_whose_database_fills_up_ends_and_says_so(full_database_disk: Settings, tmp_path: Path) -> None:
+    """The disk fills while a job's file is analysed: neither the file nor the job's own
+    record can be written, yet the job ends (its event stream too) and is resumable."""
+    settings = full_database_disk
+    song = af.write(tmp_path / "song.wav", af.with_gaps([(0.2, 1.0)], 1.5))
+    engine = AudioSamplerEngine(settings, plugins=[Features, bad.Sleeper])
+    with TestClient(create_app(settings, engine)) as client:
+        job_id = client.post("/api/jobs", json={"paths": [str(song)]}).json()["job_id"]
+        pid = int(wait_until(lambda: Path(f"{song}.pid").exists() and Path(f"{song}.pid").read_text(), 60, "sleeper"))
+        filler = fill(settings.data_dir)
+        os.kill(pid, signal.SIGKILL)
+        with client.stream("GET", f"/api/jobs/{job_id}/events", timeout=60) as stream:
+            events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+        assert events[-1] == {"type": "end", "state": "interrupted"}
+        assert any(e["type"] == "error" and "database or disk is full" in e["error"] for e in events)
+        filler.unlink()
+        assert client.get(f"/api/jobs/{job_id}").json()["state"] == "interrupted"
+        assert client.post(f"/api/jobs/{job_id}/resume").status_code == 200
+    engine.close()
