@@ -42,7 +42,7 @@ SEARCHES = {
     "bpm + key + content + tag": ("/api/regions", {"bpm_min": 90, "bpm_max": 140, "key": "A minor",
                                                    "content": "music", "tag": "piano"}),
     "sorted by bpm, page 100": ("/api/regions", {"sort": "bpm", "offset": 5_000}),
-    "name contains": ("/api/regions", {"query": "take_0001"}),
+    "name contains": ("/api/regions", {"query": "take_00004"}),
     "files, bpm 120-130": ("/database/files", {"bpm_min": 120, "bpm_max": 130}),
     "region detail": ("/api/regions/{id}", {}),
 }

@@ -34,7 +34,8 @@ def fill(database: Database, size: int, rng: np.random.Generator, centres: np.nd
         for start in range(0, size, BATCH):
             ids = np.arange(start, min(size, start + BATCH))
             connection.execute(Region.__table__.insert(), [
-                {"id": int(i) + 1, "file_id": int(i) // PER_FILE + 1, "index": int(i) % PER_FILE,
+                {"id": int(i) + 1, "file_id": int(i) // PER_FILE + 1, "file_name": f"take_{int(i) // PER_FILE:06d}.wav",
+                 "index": int(i) % PER_FILE,
                  "start_s": 0.0, "end_s": 2.0, "duration_s": float(rng.uniform(0.1, 30.0)), "peaks": {},
                  "bpm": float(rng.uniform(60, 180)), "key": KEYS[int(rng.integers(len(KEYS)))],
                  "loudness_lufs": float(rng.uniform(-40, -6)), "content": CONTENT[int(rng.integers(len(CONTENT)))]}

@@ -95,13 +95,18 @@ class File(Base):
 
 
 class Region(Base):
-    """A stretch of sound between silences. start_s, end_s: seconds in the file."""
+    """A stretch of sound between silences. start_s, end_s: seconds in the file.
+
+    Only files whose status is ``ok`` have regions (database.store keeps it so)."""
 
     __tablename__ = "regions"
-    __table_args__ = (UniqueConstraint("file_id", "index"),)
+    __table_args__ = (UniqueConstraint("file_id", "index"), Index("ix_regions_file_name_index", "file_name", "index"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    #: The file's name, copied so that sorting by name walks an index (a file's name only
+    #: changes with its path, which makes it another file).
+    file_name: Mapped[str | None] = mapped_column(Text)
     index: Mapped[int] = mapped_column(Integer)
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
@@ -180,7 +185,8 @@ class Tag(Base):
         CheckConstraint("(file_id IS NULL) <> (region_id IS NULL)", name="ck_tags_one_target"),
         CheckConstraint("source IN ('user', 'model')", name="ck_tags_source"),
         UniqueConstraint("file_id", "region_id", "tag", "source"),
-        Index("ix_tags_tag_confidence", "tag", "confidence"),
+        Index("ix_tags_tag_confidence_region", "tag", "confidence", "region_id"),
+        Index("ix_tags_tag_file", "tag", "file_id"),
         Index("ix_tags_region_tag", "region_id", "tag"),
     )
 

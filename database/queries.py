@@ -89,7 +89,7 @@ def totals(session: Session) -> dict[str, Any]:
 
 #: Sort orders of a search: name → columns.
 SORTS = {
-    "name": (File.name, Region.index),
+    "name": (Region.file_name, Region.index),
     "bpm": (Region.bpm,),
     "duration": (Region.duration_s,),
     "loudness": (Region.loudness_lufs,),
@@ -151,7 +151,7 @@ def _region_filters(query: RegionQuery) -> list:
         (Region.duration_s, query.duration_min, query.duration_max),
         (Region.loudness_lufs, query.loudness_min, query.loudness_max),
     )
-    filters: list = [File.status == "ok"]
+    filters: list = []
     for column, low, high in ranges:
         if low is not None:
             filters.append(column >= low)
@@ -164,8 +164,8 @@ def _region_filters(query: RegionQuery) -> list:
     if query.file_id is not None:
         filters.append(Region.file_id == query.file_id)
     if query.text:
-        pattern = f"%{query.text.lower()}%"
-        filters.append(or_(func.lower(File.name).like(pattern), _tagged(query.text)))
+        named = select(File.id).where(func.lower(File.name).like(f"%{query.text.lower()}%"))
+        filters.append(or_(Region.file_id.in_(named), _tagged(query.text)))
     if query.tag:
         filters.append(_tagged(query.tag, query.tag_min))
     return filters
@@ -177,13 +177,13 @@ def _tagged(tag: str, min_confidence: float | None = None):
     if min_confidence is not None:
         conditions.append(or_(Tag.confidence.is_(None), Tag.confidence >= min_confidence))
     return or_(Region.id.in_(select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None))),
-               File.id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
+               Region.file_id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
 
 
 def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
     """Regions that match ``query``: (how many in all, one page of list rows)."""
     filters = _region_filters(query)
-    total = session.scalar(select(func.count()).select_from(Region).join(File).where(*filters)) or 0
+    total = session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
     # Regions without the facet (not analysed, or failed) last either way, on every backend.
     order = [(c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]]
     rows = session.execute(
@@ -236,7 +236,7 @@ def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[s
     """Files with at least one region that matches ``query`` (sorted by name), with
     their summary and how many of their regions matched."""
     filters = _region_filters(query)
-    matching = (select(Region.file_id, func.count().label("matches")).join(File).where(*filters)
+    matching = (select(Region.file_id, func.count().label("matches")).where(*filters)
                 .group_by(Region.file_id).subquery())
     total = session.scalar(select(func.count()).select_from(matching)) or 0
     name = File.name.desc() if query.descending else File.name.asc()
@@ -295,11 +295,11 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
     index.sync(session)
     vector = as_vector(target.vector)
     filtered = query is not None and query.filtered
-    filters = _region_filters(query) if filtered else [File.status == "ok"]
+    filters = _region_filters(query) if filtered else []
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
     best = _rescore(session, index, target, vector, index.search(vector, wanted), filters, count)
     if filtered and len(best) < count:
-        allowed = session.scalars(select(Region.id).join(File).where(*filters).limit(SIMILAR_SELECT_MAX + 1)).all()
+        allowed = session.scalars(select(Region.id).where(*filters).limit(SIMILAR_SELECT_MAX + 1)).all()
         if len(allowed) <= SIMILAR_SELECT_MAX:
             candidates = index.search(vector, wanted, allowed=np.array(allowed, np.int64))
             best = _rescore(session, index, target, vector, candidates, filters, count)
@@ -312,7 +312,7 @@ def _rescore(session: Session, index: VectorIndex, target: RegionVector, vector:
              candidates: np.ndarray, filters: list, count: int) -> dict[int, float]:
     """The ``count`` best of ``candidates`` that pass ``filters``: region id → exact cosine."""
     rows = session.execute(
-        select(Region.id, RegionVector.vector).join(File).join(RegionVector)
+        select(Region.id, RegionVector.vector).join(RegionVector)
         .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != target.region_id,
                RegionVector.kind == index.kind, RegionVector.model == target.model, *filters)).all()
     scored = sorted(((float(as_vector(blob) @ vector), found) for found, blob in rows), reverse=True)[:count]

@@ -107,6 +107,7 @@ def replace_file(
     session.add(file)
     for record in regions:
         region = Region(
+            file_name=file.name,
             index=record.index,
             start_s=record.start_s,
             end_s=record.end_s,
