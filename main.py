@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     similar.set_defaults(command=_similar)
 
     duplicates = commands.add_parser("duplicates", help="list near-identical regions and files")
-    duplicates.add_argument("--threshold", type=float, default=0.8, help="least cosine of the vectors (default 0.8)")
+    duplicates.add_argument("--threshold", type=float, default=0.9, help="least cosine of the vectors (default 0.9)")
     duplicates.add_argument("--kind", choices=["yamnet", "features"], default="yamnet")
     duplicates.add_argument("--json", action="store_true")
     duplicates.set_defaults(command=_duplicates)

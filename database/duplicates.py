@@ -27,9 +27,11 @@ NEIGHBOURS = 8
 ENVELOPE_MIN = 0.9
 #: Envelope points compared.
 ENVELOPE_POINTS = 100
+#: An envelope whose standard deviation is at most this share of its mean is constant.
+FLAT = 0.01
 
 
-def find_duplicates(session: Session, index: VectorIndex, threshold: float = 0.8,
+def find_duplicates(session: Session, index: VectorIndex, threshold: float = 0.9,
                     duration_tolerance: float = 0.35) -> dict[str, list[dict[str, Any]]]:
     """Pairs of regions whose vectors' cosine is at least ``threshold``, whose envelopes
     correlate by ``ENVELOPE_MIN`` and whose lengths differ by at most
@@ -111,11 +113,13 @@ def _region_pairs(session: Session, index: VectorIndex, threshold: float,
 
 def envelope_similarity(a: dict[str, Any], b: dict[str, Any]) -> float:
     """Correlation (−1 … 1) of two regions' amplitude envelopes over the time both span
-    from their starts; a, b: their stored peaks (core.waveform dicts). Independent of gain;
-    two flat envelopes (steady noise, a held tone) count as alike."""
+    from their starts; a, b: their stored peaks (core.waveform dicts). Independent of gain.
+    Two constant envelopes (held tones: within ``FLAT`` of their mean) count as alike; the
+    envelope of steady noise is not constant, and two noises are alike only where their
+    peaks rise and fall together, which takes the same recording."""
     times = np.linspace(0.0, min(_duration(a), _duration(b)), ENVELOPE_POINTS)
     x, y = (np.interp(times, *_envelope(peaks)) for peaks in (a, b))
-    flat_x, flat_y = x.std() <= 0.05 * x.mean(), y.std() <= 0.05 * y.mean()
+    flat_x, flat_y = x.std() <= FLAT * x.mean(), y.std() <= FLAT * y.mean()
     if flat_x or flat_y:
         return 1.0 if flat_x and flat_y else 0.0
     return float(np.corrcoef(x, y)[0, 1])
