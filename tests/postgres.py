@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL server for the tests, from Debian's binaries (``make test`` installs
 the ``postgresql`` package): initdb into a temporary folder, a free port on 127.0.0.1, the unix
-socket in that folder, durability off for speed; one fresh database per test or module.
+socket in that folder, durability off for speed; one fresh database per test or module. The
+server is a child of the test process, in its process group: a test run stopped by Ctrl-C or
+a timeout stops it too.
 
 initdb refuses to run as root, so under root (as in CI) the server runs as the ``postgres``
 system user that Debian's package creates.
@@ -11,9 +13,11 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -25,6 +29,8 @@ DEBIAN_BIN_DIRS = Path("/usr/lib/postgresql")
 SUPERUSER = "postgres"
 #: Durability is worth nothing for a server deleted at the end of the session.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+#: Seconds the server may take to accept connections.
+START_TIMEOUT_S = 60
 
 
 def server_binaries() -> Path:
@@ -55,42 +61,56 @@ class PostgresServer:
             shutil.chown(self.folder, self.user, self.user)
         self.data = self.folder / "data"
         self.port = free_port()
+        self.log = self.folder / "server.log"
+        self._server: subprocess.Popen | None = None
         self._names = itertools.count(1)
-
-    def _run(self, tool: str, *args: str) -> None:
-        done = subprocess.run([str(self.bin / tool), *args], user=self.user, capture_output=True, text=True)
-        if done.returncode != 0:
-            log = self.folder / "server.log"
-            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr or done.stdout}"
-                               + (log.read_text() if log.exists() else ""))
 
     def start(self) -> PostgresServer:
         try:
-            self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-                      "--locale=C", "--no-sync", "--no-instructions")
+            initdb = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
+                                     "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                                    user=self.user, capture_output=True, text=True)
+            if initdb.returncode != 0:
+                raise RuntimeError(f"initdb failed ({initdb.returncode}): {initdb.stderr or initdb.stdout}")
             settings = {**SETTINGS, "port": str(self.port), "listen_addresses": "'127.0.0.1'",
                         "unix_socket_directories": f"'{self.folder}'"}
             with (self.data / "postgresql.conf").open("a") as conf:
                 conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
-            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "start")
+            with self.log.open("w") as log:
+                self._server = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)], user=self.user,
+                                                stdout=log, stderr=subprocess.STDOUT)
+            self._wait_until_ready()
         except BaseException:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.stop()
             raise
         return self
 
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                self._connect().close()
+                return
+            except psycopg.OperationalError:
+                if self._server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not start:\n{self.log.read_text()}") from None
+                time.sleep(0.1)
+
     def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self._server is not None:
+            self._server.send_signal(signal.SIGQUIT)  # immediate shutdown: nothing here is worth keeping
+            self._server.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of ``database`` on this server."""
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True)
+
     def _admin(self, statement: sql.Composed) -> None:
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as connection:
+        with self._connect() as connection:
             connection.execute(statement)
 
     def create_database(self, template: str = "template0") -> str:
