@@ -1,0 +1,117 @@
+"""Security: every path a client names stays inside the library roots and the upload
+folder; uploads are checked before they are written; no shell ever sees user input;
+secrets stay out of child processes. (CORS closed and the token required off
+loopback: tests/api/test_api.py; the server refusing to start without it: tests/test_cli.py.)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.config import PROJECT_ROOT
+from tests import audio_factory as af
+from tests.conftest import make_settings
+
+#: Ways to name /etc/passwd from inside the library: encoded, double-encoded, absolute, NUL.
+ESCAPES = ["..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+           "..%252f..%252fetc%252fpasswd", "%2fetc%2fpasswd", "etc/passwd", "link/passwd", "escape.wav",
+           "in.wav%00.txt", "..%5c..%5cetc%5cpasswd"]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("library")
+    af.write(folder / "in.wav", af.tone(440, 1.0))
+    (folder / "escape.wav").symlink_to("/etc/passwd")
+    (folder / "link").symlink_to("/etc")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client(library: Path, tmp_path_factory: pytest.TempPathFactory,
+           module_database_url: str) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("secure"), plugins=["features"], library_roots=[library],
+                             database_url=module_database_url)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_processed_audio_stays_inside_the_library(client: TestClient, library: Path, escape: str) -> None:
+    response = client.get(f"/api/processed_audio/{library.relative_to('/')}/{escape}")
+    assert response.status_code in (403, 404), response.text
+    assert "root:" not in response.text and response.json()["error"]
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_stored_reports_are_looked_up_never_read_from_disk(client: TestClient, library: Path, escape: str) -> None:
+    response = client.get(f"/database/files/{library.relative_to('/')}/{escape}")
+    assert response.status_code in (403, 404) and "root:" not in response.text, response.text
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", "link/passwd", "escape.wav",
+                                  "in.wav\x00.txt", "~/.ssh/id_rsa", "//etc/passwd", "/proc/self/environ"])
+def test_analyze_and_jobs_stay_inside_the_library(client: TestClient, path: str) -> None:
+    assert client.post("/analyze", json={"file_path": path}).status_code == 403
+    assert client.post("/api/jobs", json={"paths": [path]}).status_code == 403
+
+
+def test_a_folder_job_skips_what_leads_outside(client: TestClient, library: Path) -> None:
+    created = client.post("/api/jobs", json={"paths": [str(library)]}).json()
+    files = client.get(f"/api/jobs/{created['job_id']}").json()["files"]
+    assert [Path(f["path"]).name for f in files] == ["in.wav"]  # escape.wav and link/ lead outside
+
+
+@pytest.mark.parametrize("name", ["../../../etc/cron.d/evil.wav", "/etc/cron.d/evil.wav", "..\\..\\evil.wav",
+                                  "evil.wav\x00.sh", "-rf .wav", ".hidden.wav", "a/../../b.wav"])
+def test_uploads_land_inside_the_upload_folder_under_a_harmless_name(client: TestClient, name: str) -> None:
+    settings = client.app.state.settings
+    data = af.write(settings.data_dir / "up.wav", af.tone(440, 0.2)).read_bytes()
+    response = client.post("/api/analyze/upload", files=[("files", (name, data, "audio/wav"))])
+    if response.status_code == 400:  # refused: the name has no audio extension once made harmless
+        return
+    assert response.status_code == 202, response.text
+    path = Path(client.get(f"/api/jobs/{response.json()['job_id']}").json()["files"][0]["path"])
+    assert path.resolve().parent.parent == settings.upload_dir.resolve()
+    assert not path.name.startswith(("-", ".")) and "\x00" not in path.name
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    """The declared length alone refuses it; nothing is written."""
+    settings = make_settings(tmp_path / "data", plugins=["features"], max_upload_mb=1)
+    with TestClient(create_app(settings)) as test_client:
+        body = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.wav\"\r\n\r\n"
+        response = test_client.post("/api/analyze/upload", content=body + bytes(3 << 20) + b"\r\n--b--\r\n",
+                                    headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert response.status_code == 413 and "MiB" in response.json()["error"]
+    assert not list(settings.upload_dir.rglob("*"))
+
+
+def _python_files() -> Iterator[Path]:
+    for folder in ("core", "api", "database", "plugins", "envs/experimental"):
+        yield from (p for p in (PROJECT_ROOT / folder).rglob("*.py") if ".venv" not in p.parts)
+    yield PROJECT_ROOT / "main.py"
+
+
+def test_no_shell_is_ever_started_and_processes_get_an_argument_list() -> None:
+    """No shell=True, os.system, os.popen or os.exec*; every subprocess call takes a list of
+    arguments (no string for a shell to split), so a file name is never a command."""
+    found = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            where = f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
+            if any(k.arg == "shell" for k in node.keywords) or name in ("os.system", "os.popen") \
+                    or name.startswith(("os.exec", "os.spawn")):
+                found.append(f"{where}: {ast.unparse(node)}")
+            if name.startswith("subprocess.") and node.args and not isinstance(node.args[0], ast.List | ast.Tuple):
+                found.append(f"{where}: {name} without an argument list")
+    assert not found, found
