@@ -47,6 +47,9 @@ _ERROR_CODES = {cls.__name__: cls.code for cls in (audio.AudioError, *audio.Audi
 #: Errors of a decoding worker that come from writing the decoded audio (a full or read-only
 #: disk), not from the file: reported, never stored as the file's status.
 _STORAGE_ERRORS = {cls.__name__ for cls in (OSError, *OSError.__subclasses__())}
+#: Settings workers never need, kept out of them: the initializer travels in the environment,
+#: which every child process inherits (the Essentia worker included).
+WORKER_SECRETS = {"api_token", "database_url"}
 #: Errors that could not be stored (the database refused them, or they are not about a file) kept for /status.
 UNRECORDED_KEPT = 20
 _HASH_BLOCK = 1 << 20
@@ -97,7 +100,8 @@ class AudioSamplerEngine:
             preload=("core.tasks", *modules),
             initializer=("core.tasks:warm_up", {"plugin_refs": [p.ref() for p in self.plugins],
                                                 "lock_path": str(self.settings.data_dir / "warm-up.lock"),
-                                                "settings": self.settings.model_dump(mode="json")}),
+                                                "settings": self.settings.model_dump(mode="json",
+                                                                                     exclude=WORKER_SECRETS)}),
         )
         self._write_lock = threading.Lock()
         self._unrecorded_errors: deque[dict[str, Any]] = deque(maxlen=UNRECORDED_KEPT)

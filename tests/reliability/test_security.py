@@ -1,12 +1,14 @@
 """Security: every path a client names stays inside the library roots and the upload
 folder; uploads are checked before they are written; no shell ever sees user input;
-secrets stay out of child processes. (CORS closed and the token required off
+secrets stay out of logs and child processes. (CORS closed and the token required off
 loopback: tests/api/test_api.py; the server refusing to start without it: tests/test_cli.py.)
 """
 
 from __future__ import annotations
 
 import ast
+import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.config import PROJECT_ROOT
+from core.engine import AudioSamplerEngine
+from core.sandbox import INITIALIZER_ENV
+from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
 
@@ -115,3 +120,18 @@ def test_no_shell_is_ever_started_and_processes_get_an_argument_list() -> None:
             if name.startswith("subprocess.") and node.args and not isinstance(node.args[0], ast.List | ast.Tuple):
                 found.append(f"{where}: {name} without an argument list")
     assert not found, found
+
+
+def test_secrets_stay_out_of_logs_and_child_processes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    token = "tok-3f9a1c77e2"
+    settings = make_settings(tmp_path / "data", host="0.0.0.0", api_token=token)
+    caplog.set_level(logging.DEBUG)
+    with AudioSamplerEngine(settings, plugins=[Features]) as engine:
+        assert token not in os.environ.get(INITIALIZER_ENV, "")  # inherited by every worker and child
+        engine.analyze_file(af.write(tmp_path / "a.wav", af.tone(440, 0.5)))
+        with TestClient(create_app(settings, engine)) as client:
+            assert client.get("/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            status = client.get("/status", headers={"Authorization": f"Bearer {token}"}).json()
+            assert token not in str(status)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert token not in logged
