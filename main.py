@@ -7,6 +7,7 @@
     python main.py search --bpm 118-124 --key 8A --compatible --tag kick
     python main.py similar 42 -k 10             # regions most like region 42
     python main.py duplicates                   # the same audio stored twice
+    python main.py tag add --region 42 kick dry # a person's tags (also --file ID); remove; list
 
 Exit status: 0 when every file was analysed, 1 when any file ended in error, 2 for a
 usage error.
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     duplicates.add_argument("--kind", choices=["yamnet", "features"], default="yamnet")
     duplicates.add_argument("--json", action="store_true")
     duplicates.set_defaults(command=_duplicates)
+
+    from cli import add_library_commands
+
+    add_library_commands(commands, _library)
     return parser
 
 

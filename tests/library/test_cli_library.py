@@ -1,0 +1,46 @@
+"""``main.py tag`` (and the other library commands) run in this process on a test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import main
+from database.session import Database
+from tests.conftest import make_settings
+from tests.library.helpers import add_file, classified
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """The database ``main.py`` opens (the process settings point at it), migrated."""
+    settings = make_settings(tmp_path / "data", database_url=database_url)
+    monkeypatch.setattr("core.config._current", settings)
+    settings.ensure_dirs()
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def test_tag_add_remove_list(cli_database: Database, capsys: pytest.CaptureFixture) -> None:
+    kick, _ = add_file(cli_database, "/lib/cli.wav", [classified("kick", 0.75), []])
+    assert main.main(["tag", "add", "--region", str(kick), "Kick", "dry"]) == 0
+    assert capsys.readouterr().out.strip() == f"region {kick}: dry, kick, kick (model 0.75)"
+    assert main.main(["tag", "remove", "--region", str(kick), "dry", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"tag": "kick", "probability": None, "source": "user"},
+                                                   {"tag": "kick", "probability": 0.75, "source": "model"}]
+    assert main.main(["tag", "list", "--json", "--source", "user"]) == 0
+    assert [e["tag"] for e in json.loads(capsys.readouterr().out)] == ["kick"]
+    assert main.main(["tag", "list"]) == 0
+    assert capsys.readouterr().out.split()[:8] == ["kick", "user", "1", "/", "0", "model", "1", "/"]
+
+
+def test_tag_errors(cli_database: Database, capsys: pytest.CaptureFixture) -> None:
+    assert main.main(["tag", "add", "--file", "999999", "kick"]) == 1
+    assert "no file with id 999999" in capsys.readouterr().err
+    (region,) = add_file(cli_database, "/lib/cli2.wav", [[]])
+    assert main.main(["tag", "add", "--region", str(region), "  "]) == 2
+    assert "empty" in capsys.readouterr().err
