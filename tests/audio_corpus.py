@@ -13,6 +13,7 @@ and more.
 from __future__ import annotations
 
 import functools
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,12 @@ DRUM_NOTES = {
     "kick": (35, 36), "snare": (38, 40), "hat": (42, 44, 46), "tom": (41, 43, 45, 47, 48, 50),
     "cymbal": (49, 51, 52, 55, 57, 59), "perc": (54, 56, 60, 61, 62, 63, 64, 75, 76, 77),
 }
+#: FluidR3 drum kits (channel-10 programs) of each split.
 DRUM_KITS = {"tune": (0, 16, 40), "eval": (8, 24, 25, 32, 48)}
+#: FluidR3's Orchestra kit (48) follows Roland's GS layout, where notes 41–53 play timpani
+#: instead of the toms, hi-hats and cymbals of the General MIDI map: no drum type names
+#: them, and :func:`drum_hits` leaves them out.
+OFF_THE_DRUM_MAP = {48: range(41, 54)}
 _SPLIT_SEED = {"tune": 1000, "eval": 0}
 _TICKS = 480
 
@@ -159,7 +165,8 @@ def drum_hit(kind: str, kit: int, note_index: int = 0, velocity: int = 100) -> n
 
 @functools.cache
 def drum_hits(kit: int, velocity: int = 100) -> dict[tuple[str, int], np.ndarray]:
-    """Every note of :data:`DRUM_NOTES` from one kit, rendered in one go: (type, note) → 1 s."""
+    """Every note of :data:`DRUM_NOTES` from one kit, rendered in one go: (type, note) → 1 s
+    (less those :data:`OFF_THE_DRUM_MAP`)."""
     spacing = 2.0
     events = [(i * spacing, 0.3, 9, note, velocity)
               for i, note in enumerate(n for notes in DRUM_NOTES.values() for n in notes)]
@@ -168,9 +175,60 @@ def drum_hits(kit: int, velocity: int = 100) -> dict[tuple[str, int], np.ndarray
     for kind, notes in DRUM_NOTES.items():
         for note in notes:
             start = int(i * spacing * SR)
-            out[(kind, note)] = _trim(audio[start : start + int(spacing * SR)], 1.0)
+            if note not in OFF_THE_DRUM_MAP.get(kit, ()):
+                out[(kind, note)] = _trim(audio[start : start + int(spacing * SR)], 1.0)
             i += 1
     return out
+
+
+def kit_samples(kit: int, note: int) -> frozenset[str]:
+    """Names of the samples (every velocity layer) that FluidR3's drum kit ``kit`` plays for
+    ``note``: kits share recordings, and this tells which hits of two kits are the same
+    sound."""
+    chunks = _sf2_preset_chunks(corpus.SOUNDFONT)
+
+    def records(name: str, size: int, layout: str) -> list[tuple]:
+        return [struct.unpack_from(layout, chunks[name], i) for i in range(0, len(chunks[name]), size)]
+
+    presets = records("phdr", 38, "<20sHHH")
+    pbag, ibag = records("pbag", 4, "<H"), records("ibag", 4, "<H")
+    pgen, igen = records("pgen", 4, "<HH"), records("igen", 4, "<HH")
+    inst, shdr = records("inst", 22, "<20sH"), records("shdr", 46, "<20s")
+
+    def zones(bags: list[tuple], gens: list[tuple], first: int, last: int) -> list[dict[int, int]]:
+        return [dict(gens[bags[b][0] : bags[b + 1][0]]) for b in range(first, last)]
+
+    def plays(zone: dict[int, int]) -> bool:  # generator 43: key range, low byte to high byte
+        low, high = zone.get(43, 0x7F00) & 0xFF, zone.get(43, 0x7F00) >> 8
+        return low <= note <= high
+
+    index = next(i for i, p in enumerate(presets[:-1]) if p[1] == kit and p[2] == 128)
+    found = set()
+    for zone in zones(pbag, pgen, presets[index][3], presets[index + 1][3]):
+        if 41 in zone and plays(zone):  # generator 41: instrument
+            instrument = zone[41]
+            for inner in zones(ibag, igen, inst[instrument][1], inst[instrument + 1][1]):
+                if 53 in inner and plays(inner):  # generator 53: sample
+                    found.add(shdr[inner[53]][0].split(b"\0")[0].decode("latin-1"))
+    return frozenset(found)
+
+
+@functools.cache
+def _sf2_preset_chunks(path: Path) -> dict[str, bytes]:
+    """The preset-data sub-chunks (phdr, pbag, pgen, inst, ibag, igen, shdr …) of a SoundFont 2 file."""
+    with open(path, "rb") as f:
+        f.seek(12)  # "RIFF", size, "sfbk"
+        while header := f.read(8):
+            kind, size = struct.unpack("<4sI", header)
+            if kind == b"LIST" and f.read(4) == b"pdta":
+                body, chunks, i = f.read(size - 4), {}, 0
+                while i + 8 <= len(body):
+                    name, length = struct.unpack_from("<4sI", body, i)
+                    chunks[name.decode("latin-1")] = body[i + 8 : i + 8 + length]
+                    i += 8 + length + (length & 1)
+                return chunks
+            f.seek(size + (size & 1) - (4 if kind == b"LIST" else 0), 1)
+    raise corpus.CorpusError(f"{path} has no preset data (not a SoundFont 2 file?)")
 
 
 def coloured_noise(colour: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
