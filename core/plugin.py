@@ -178,5 +178,18 @@ def _default_rank(name: str) -> tuple[int, str]:
     return (DEFAULT_PLUGIN_ORDER.index(name) if name in DEFAULT_PLUGIN_ORDER else len(DEFAULT_PLUGIN_ORDER), name)
 
 
+#: Longest plugin name and version the database stores.
+MAX_NAME_LENGTH, MAX_VERSION_LENGTH = 64, 32
+
+
 def _is_plugin(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, Plugin) and obj is not Plugin and hasattr(obj, "name")
+    """A Plugin subclass whose name and version the database can store (else it is left
+    out, with the reason logged, before it could fail a file's write)."""
+    if not (isinstance(obj, type) and issubclass(obj, Plugin) and obj is not Plugin and hasattr(obj, "name")):
+        return False
+    fits = isinstance(obj.name, str) and 0 < len(obj.name) <= MAX_NAME_LENGTH \
+        and isinstance(obj.version, str) and 0 < len(obj.version) <= MAX_VERSION_LENGTH
+    if not fits:
+        log.error("plugin %r left out: its name must be 1-%d characters and its version 1-%d",
+                  obj.name, MAX_NAME_LENGTH, MAX_VERSION_LENGTH)
+    return fits

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
@@ -187,6 +188,11 @@ class Tag(Base):
         UniqueConstraint("file_id", "region_id", "tag", "source"),
         Index("ix_tags_tag_confidence_region", "tag", "confidence", "region_id"),
         Index("ix_tags_tag_file", "tag", "file_id"),
+        # one of the two ids is always NULL, so each target's tags are unique by a partial index
+        Index("uq_tags_region_tag_source", "region_id", "tag", "source", unique=True,
+              sqlite_where=text("region_id IS NOT NULL"), postgresql_where=text("region_id IS NOT NULL")),
+        Index("uq_tags_file_tag_source", "file_id", "tag", "source", unique=True,
+              sqlite_where=text("file_id IS NOT NULL"), postgresql_where=text("file_id IS NOT NULL")),
         Index("ix_tags_region_tag", "region_id", "tag"),
     )
 

@@ -31,6 +31,21 @@ def test_entry_point_plugins_are_discovered(monkeypatch: pytest.MonkeyPatch) -> 
     assert "broken" not in found and "not_a_plugin" not in found
 
 
+class LongVersion(Plugin):
+    name = "long_version"
+    version = "1.0.0+" + "build" * 10
+
+    def analyze(self, audio, sr, ctx):
+        return {}
+
+
+def test_a_plugin_whose_name_or_version_the_database_cannot_store_is_left_out(monkeypatch, caplog) -> None:
+    points = [EntryPoint("long_version", f"{__name__}:LongVersion", plugin_module.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(plugin_module, "entry_points", lambda group: points if group == points[0].group else [])
+    assert "long_version" not in discover()
+    assert "its version 1-32" in caplog.text
+
+
 def test_resolve_orders_by_design_then_requirements() -> None:
     available = {p.name: p for p in (bad.NeedsFeatures, Features, bad.Raises, bad.NeedsRaises)}
     names = [p.name for p in resolve(available)]

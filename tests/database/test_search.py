@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from database import queries, store
 from database.models import Region, Tag
@@ -202,3 +203,26 @@ def test_the_regions_of_one_file(library: Database) -> None:
     file_id = _search(library, text="loop_am")[1][0]["file_id"]
     total, rows = _search(library, file_id=file_id, sort="duration", descending=True)
     assert total == 2 and [r["index"] for r in rows] == [1, 0] and {r["file_id"] for r in rows} == {file_id}
+
+
+def test_tags_are_normalised_once_and_unique_per_target(settings) -> None:
+    settings.ensure_dirs()
+    old = Database(settings.effective_database_url)
+    old.migrate("0005")
+    with old.engine.begin() as connection:
+        connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
+                                "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
+        connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
+                                "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
+        for tag in ("Warm  Pad", "warm pad", "ÄRGER"):
+            connection.execute(text("INSERT INTO tags (region_id, tag, source, created_at) "
+                                    "VALUES (1, :tag, 'user', '2026-01-01')"), {"tag": tag})
+    old.migrate()
+    with old.session() as session:
+        assert sorted(t.tag for t in session.get(Region, 1).tags) == ["warm pad", "ärger"]
+    with pytest.raises(IntegrityError), old.session() as session:
+        session.add(Tag(region_id=1, tag="Warm Pad", source="user"))
+    with old.session() as session:  # the same tag by a model, or on the file, is another tag
+        session.add_all([Tag(region_id=1, tag="warm pad", source="model", confidence=0.5),
+                         Tag(file_id=1, tag="warm pad", source="user")])
+    old.dispose()
