@@ -55,6 +55,7 @@ def assert_whole(settings: Settings, plugins: int = 1) -> None:
         assert (status == "ok" and analyses == regions * plugins >= 1) or (status == "error" and regions == 0), path
 
 
+@pytest.mark.slow
 def test_decoding_onto_a_full_disk_is_reported_not_stored_and_done_once_there_is_room(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     settings.ensure_dirs()
