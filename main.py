@@ -8,6 +8,7 @@
     python main.py similar 42 -k 10             # regions most like region 42
     python main.py duplicates                   # the same audio stored twice
     python main.py tag add --region 42 kick dry # a person's tags (also --file ID); remove; list
+    python main.py export --tag kick --out kicks/ --normalise peak --to-bpm 128
 
 Exit status: 0 when every file was analysed, 1 when any file ended in error, 2 for a
 usage error.
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from cli import add_library_commands
 
-    add_library_commands(commands, _library)
+    add_library_commands(commands, _library, _search_options, _region_query)
     return parser
 
 

@@ -11,10 +11,10 @@ import argparse
 import json
 import sys
 
-from cli import Library
+from cli import Hooks
 
 
-def add_commands(commands: argparse._SubParsersAction, library: Library) -> None:
+def add_commands(commands: argparse._SubParsersAction, hooks: Hooks) -> None:
     tag = commands.add_parser("tag", help="add, remove and list tags")
     actions = tag.add_subparsers(required=True, metavar="ACTION")
     for name, helptext in (("add", "give a region or a file tags"), ("remove", "take a person's tags off")):
@@ -24,20 +24,20 @@ def add_commands(commands: argparse._SubParsersAction, library: Library) -> None
         target.add_argument("--file", type=int, metavar="ID", help="a file id")
         sub.add_argument("tags", nargs="+", metavar="TAG")
         sub.add_argument("--json", action="store_true")
-        sub.set_defaults(command=lambda args, name=name: _change(args, library, name))
+        sub.set_defaults(command=lambda args, name=name: _change(args, hooks, name))
     listing = actions.add_parser("list", help="every tag with its counts per source")
     listing.add_argument("--source", choices=["user", "model"])
     listing.add_argument("--prefix", help="only tags starting so")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(command=lambda args: _list(args, library))
+    listing.set_defaults(command=lambda args: _list(args, hooks))
 
 
-def _change(args: argparse.Namespace, library: Library, action: str) -> int:
+def _change(args: argparse.Namespace, hooks: Hooks, action: str) -> int:
     from database import tags
 
     target = tags.Target(region_id=args.region, file_id=args.file)
     change = tags.add_user_tags if action == "add" else tags.remove_user_tags
-    database, _ = library()
+    database, _ = hooks.library()
     try:
         with database.session() as session:
             found = change(session, target, args.tags)
@@ -58,10 +58,10 @@ def _describe(tag: dict) -> str:
     return f"{tag['tag']} (model{probability})"
 
 
-def _list(args: argparse.Namespace, library: Library) -> int:
+def _list(args: argparse.Namespace, hooks: Hooks) -> int:
     from database import tags
 
-    database, _ = library()
+    database, _ = hooks.library()
     with database.session() as session:
         counts = tags.tag_counts(session, args.source, args.prefix)
     if args.json:

@@ -31,23 +31,46 @@ def write_excerpt(path: str | Path, out_path: str | Path, start_s: float = 0.0, 
     """
     if fmt not in FORMATS:
         raise ExcerptError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    info, channels, blocks = _blocks(path, start_s, end_s, max_duration_s)
+    kind, subtype = FORMATS[fmt]
+    frames = 0
+    with sf.SoundFile(out_path, "w", samplerate=info.sample_rate, channels=channels, format=kind,
+                      subtype=subtype) as out:
+        for block in blocks:
+            out.write(np.clip(block, -1.0, 1.0))
+            frames += len(block)
+    if frames == 0:
+        Path(out_path).unlink(missing_ok=True)
+        raise ExcerptError(f"the file ends before {start_s:.3f} s")
+    return {"sample_rate": info.sample_rate, "channels": channels, "frames": frames}
+
+
+def read_excerpt(path: str | Path, start_s: float = 0.0, end_s: float | None = None,
+                 max_duration_s: float | None = None) -> tuple[np.ndarray, int]:
+    """``[start_s, end_s)`` seconds of ``path`` in memory: (float32 [frames, channels ≤ 2]
+    at the file's own rate, that rate in Hz).
+
+    Raises: ExcerptError (empty stretch, or beyond the end), the errors of core.audio.
+    """
+    info, channels, blocks = _blocks(path, start_s, end_s, max_duration_s)
+    parts = list(blocks)
+    if not parts:
+        raise ExcerptError(f"the file ends before {start_s:.3f} s")
+    return np.concatenate(parts).astype(np.float32, copy=False), info.sample_rate
+
+
+def _blocks(path: str | Path, start_s: float, end_s: float | None,
+            max_duration_s: float | None) -> tuple[audio.AudioInfo, int, Iterator[np.ndarray]]:
+    """The file's header, the channels written (at most 2), and the stretch as float32
+    [frames, channels] blocks. Raises: ExcerptError for an empty stretch."""
     if start_s < 0 or (end_s is not None and end_s <= start_s):
         raise ExcerptError(f"no audio between {start_s} s and {end_s} s")
     info = audio.probe(path, max_duration_s)
     channels = min(info.channels, 2)
     start = round(start_s * info.sample_rate)
     stop = None if end_s is None else round(end_s * info.sample_rate)
-    kind, subtype = FORMATS[fmt]
-    frames = 0
-    with sf.SoundFile(out_path, "w", samplerate=info.sample_rate, channels=channels, format=kind,
-                      subtype=subtype) as out:
-        for block in _window(audio.iter_frames(info, max_duration_s), start, stop):
-            out.write(np.clip(_fold(block, channels), -1.0, 1.0))
-            frames += len(block)
-    if frames == 0:
-        Path(out_path).unlink(missing_ok=True)
-        raise ExcerptError(f"the file ends before {start_s:.3f} s")
-    return {"sample_rate": info.sample_rate, "channels": channels, "frames": frames}
+    window = _window(audio.iter_frames(info, max_duration_s), start, stop)
+    return info, channels, (_fold(block, channels) for block in window if len(block))
 
 
 def _window(blocks: Iterator[np.ndarray], start: int, stop: int | None) -> Iterator[np.ndarray]:

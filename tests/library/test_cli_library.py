@@ -44,3 +44,25 @@ def test_tag_errors(cli_database: Database, capsys: pytest.CaptureFixture) -> No
     (region,) = add_file(cli_database, "/lib/cli2.wav", [[]])
     assert main.main(["tag", "add", "--region", str(region), "  "]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_export_by_ids_and_by_search(cli_database: Database, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from tests import audio_factory as af
+
+    source = af.write(tmp_path / "two.wav", af.tone(300.0, 2.0, amp=0.2))
+    first, second = add_file(cli_database, str(source), [classified("kick"), classified("snare")])
+    out = tmp_path / "picked"
+    assert main.main(["export", str(second), "--out", str(out), "--template", "{tag}_{region}", "--fade-out", "5"]) == 0
+    assert capsys.readouterr().out.strip() == "ok     snare_2.wav"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.csv", "manifest.json", "snare_2.wav"]
+    assert main.main(["export", "--tag", "kick", "--out", str(tmp_path / "kicks"), "--format", "mp3", "--json"]) == 0
+    assert [i["region_id"] for i in json.loads(capsys.readouterr().out)] == [first]
+    assert main.main(["export", "--tag", "hat", "--out", str(tmp_path / "none")]) == 1
+    assert "no region matches" in capsys.readouterr().err
+    assert main.main(["export", "1", "--out", str(out), "--to-key", "H"]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    assert main.main(["export", "999999", "--out", str(out)]) == 2
+    assert "no region with id 999999" in capsys.readouterr().err
+    source.unlink()
+    assert main.main(["export", str(first), "--out", str(tmp_path / "gone")]) == 1
+    assert capsys.readouterr().out.startswith(f"error  region {first}: cannot read file")
