@@ -4,6 +4,7 @@ files ─< regions ─< region_analysis
   │         └─< region_vectors (one per embedding model)
   │└── file_summary, waveforms (one row each)
   └─< tags >─ regions (a tag belongs to a file or to a region)
+category_weights (sample packs' weights per tag)
 """
 
 from __future__ import annotations
@@ -232,6 +233,18 @@ class RegionVector(Base):
     model: Mapped[str] = mapped_column(String(64))
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CategoryWeight(Base):
+    """The library's weight of one sample pack category (a normalised tag), as last asked
+    for (database.packs); weights need not sum to 1."""
+
+    __tablename__ = "category_weights"
+    __table_args__ = (CheckConstraint("weight >= 0", name="ck_category_weights_weight"),)
+
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class JobState:
