@@ -26,9 +26,10 @@ class Hooks:
 
 def add_library_commands(commands: argparse._SubParsersAction, library: Callable, search_options: Callable,
                          region_query: Callable) -> None:
-    """Add ``tag`` and ``export`` to main.py's sub-command parsers."""
-    from cli import export, tags
+    """Add ``tag``, ``export`` and ``pack`` to main.py's sub-command parsers."""
+    from cli import export, pack, tags
 
     hooks = Hooks(library, search_options, region_query)
     tags.add_commands(commands, hooks)
     export.add_commands(commands, hooks)
+    pack.add_commands(commands, hooks)

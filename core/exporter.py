@@ -27,13 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from core import keys
 from core.export import ExportError, ExportOptions
 from core.sandbox import Sandbox
-from database.models import File, Region
-from database.queries import ROW_COLUMNS, region_rows
+from database.selection import rows_by_id
 from database.session import Database
 
 FIELDS = ("name", "bpm", "key", "index", "region", "id", "content", "tag")
@@ -69,6 +66,15 @@ def check_template(template: str) -> None:
     unknown = sorted({name for name in names if name not in FIELDS})
     if unknown:
         raise ExportError(f"unknown field(s) {', '.join(unknown)} in the template: use {', '.join(FIELDS)}")
+    try:
+        file_stem(template, _EXAMPLE)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise ExportError(f"bad file name template {template!r}: {exc}") from exc
+
+
+#: Values of every field, as an export fills them in (to try a template on).
+_EXAMPLE = {"name": "break", "bpm": 120, "key": "Am", "index": "001", "region": 1, "id": 1, "content": "music",
+            "tag": "kick"}
 
 
 def file_stem(template: str, values: dict[str, Any]) -> str:
@@ -118,12 +124,10 @@ def export_regions(database: Database, sandbox: Sandbox, region_ids: list[int], 
 
 def _rows(database: Database, region_ids: list[int]) -> list[dict[str, Any]]:
     with database.session() as session:
-        found = session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(region_ids))).all()
-        rows = {row["id"]: row for row in region_rows(session, found)}
-    missing = [i for i in region_ids if i not in rows]
+        rows, missing = rows_by_id(session, region_ids)
     if missing:
         raise ExportError(f"no region with id {', '.join(map(str, missing[:10]))}")
-    return [rows[i] for i in dict.fromkeys(region_ids)]
+    return rows
 
 
 def _render(sandbox: Sandbox, row: dict[str, Any], folder: Path, options: ExportOptions,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 import zipfile
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
@@ -46,7 +46,8 @@ class ExportSettings(BaseModel):
 
 
 class ExportRequest(ExportSettings):
-    region_ids: list[int] = Field(min_length=1, max_length=1000, description="Regions, in the order wanted")
+    region_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        min_length=1, max_length=1000, description="Regions, in the order wanted")
 
 
 def export_zip(engine: AudioSamplerEngine, region_ids: list[int], settings: ExportSettings, name: str,

@@ -66,3 +66,31 @@ def test_export_by_ids_and_by_search(cli_database: Database, tmp_path: Path, cap
     source.unlink()
     assert main.main(["export", str(first), "--out", str(tmp_path / "gone")]) == 1
     assert capsys.readouterr().out.startswith(f"error  region {first}: cannot read file")
+
+
+def test_pack_report_saved_weights_and_export(cli_database: Database, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    from tests import audio_factory as af
+    from tests.library.helpers import user_tag_regions
+
+    source = af.write(tmp_path / "hits.wav", af.tone(200.0, 8.0, amp=0.2))
+    for tag, count in (("kick", 6), ("snare", 4)):
+        user_tag_regions(cli_database, tag, count, str(source) if tag == "kick" else str(tmp_path / "other.wav"))
+    assert main.main(["pack", "--size", "5", "--weights", "kick=0.6,snare=0.4,hat=0.1", "--seed", "3"]) == 0
+    printed = capsys.readouterr()
+    lines = printed.out.splitlines()
+    assert lines[0] == "5 of 5 regions drawn (weights, seed 3)"
+    assert lines[2].split() == ["kick", "60.0%", "60.0%", "3", "6"] and lines[4].split()[3:] == ["0", "0"]
+    assert "hat: no region matches, skipped" in printed.err
+    assert main.main(["pack", "--size", "5", "--seed", "3", "--json"]) == 0  # the saved weights
+    saved = json.loads(capsys.readouterr().out)
+    assert [c["weight"] for c in saved["report"]["categories"]] == [0.6, 0.4, 0.1] and len(saved["region_ids"]) == 5
+    assert main.main(["pack", "--size", "3", "--category", "kick", "--seed", "1", "--export", str(tmp_path / "p"),
+                      "--template", "{tag}_{index}"]) == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["kick_001.wav", "kick_002.wav", "kick_003.wav",
+                                                                  "manifest.csv", "manifest.json"]
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["pack"]["mode"] == "categories"
+    assert main.main(["pack", "--size", "30", "--category", "snare"]) == 1  # short of the size asked
+    assert main.main(["pack", "--size", "3", "--weights", "kick=-1"]) == 2
+    assert main.main(["pack", "--size", "3", "--category", "clap"]) == 2
+    assert "no region matches any of the categories clap" in capsys.readouterr().err

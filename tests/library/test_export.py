@@ -87,8 +87,9 @@ def test_names_from_the_template() -> None:
     check_template("{name}-{region}_{content}")
     with pytest.raises(ExportError, match="unknown field.*nme"):
         check_template("{nme}_{index}")
-    with pytest.raises(ExportError, match="bad file name template"):
-        check_template("{name")
+    for bad in ("{name", "{index:d}", "{bpm:s}x"):
+        with pytest.raises(ExportError, match="bad file name template"):
+            check_template(bad)
 
 
 def test_render_cuts_fades_normalises_and_writes_every_format(tmp_path: Path) -> None:
