@@ -135,7 +135,7 @@ def _render(sandbox: Sandbox, row: dict[str, Any], folder: Path, options: Export
     """Render one region to a temporary file in ``folder``: ``{"status", "partial", ...}``."""
     partial = folder / f".region-{row['id']}.part.{options.fmt}"
     if row["duration_s"] > MAX_REGION_S:
-        return {"status": "error", "error": f"region is {row['duration_s']:.0f} s long; at most {MAX_REGION_S:.0f} s "
+        return {"status": "error", "error": f"region is {row['duration_s']:.1f} s long; at most {MAX_REGION_S:g} s "
                                             "are exported"}
     result = sandbox.call("core.export:render_region",
                           {"path": row["path"], "out_path": str(partial), "start_s": row["start_s"],

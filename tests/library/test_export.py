@@ -62,6 +62,7 @@ def test_levels_peak_lufs_limited_and_too_short() -> None:
     gain, how = normalise_gain_db(tone, sr, ExportOptions(normalise="lufs", lufs=-3.0))
     assert how == "lufs, peak-limited" and 20 * math.log10(0.25) + gain == pytest.approx(-1.0, abs=1e-4)
     assert normalise_gain_db(tone[:4000], sr, ExportOptions(normalise="lufs"))[1] == "peak (too short for LUFS)"
+    assert normalise_gain_db(tone * 1e-4, sr, ExportOptions(normalise="lufs"))[1] == "peak (too quiet for LUFS)"
     assert normalise_gain_db(tone * 0, sr, ExportOptions(normalise="peak")) == (0.0, "none")
     assert normalise_gain_db(tone, sr, ExportOptions()) == (0.0, "none")
 

@@ -68,7 +68,8 @@ def test_a_shifted_progression_is_found_in_the_target_key(engine: AudioSamplerEn
     assert _analysed(engine, out / item["file"])["regions"][0]["analysis"]["key_finder"]["key"] == "C minor"
 
 
-def test_manifests_list_samples_and_failures(engine: AudioSamplerEngine, tmp_path: Path) -> None:
+def test_manifests_list_samples_and_failures(engine: AudioSamplerEngine, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     tone = af.write(tmp_path / "tone.wav", af.tone(440.0, 1.0))
     gone = af.write(tmp_path / "gone.wav", af.tone(220.0, 1.0))
     for path in (tone, gone):
@@ -89,6 +90,9 @@ def test_manifests_list_samples_and_failures(engine: AudioSamplerEngine, tmp_pat
     rows = list(csv.DictReader((out / "manifest.csv").open()))
     assert [r["file"] for r in rows] == ["tone_001-2.wav", ""] and rows[0]["source_path"] == str(tone)
     assert not list(out.glob(".*part*"))
+    monkeypatch.setattr("core.exporter.MAX_REGION_S", 0.5)
+    (long,) = export_regions(engine.database, engine.sandbox, ids[:1], tmp_path / "long", ExportOptions()).items
+    assert long["error"] == "region is 1.0 s long; at most 0.5 s are exported"
     with pytest.raises(ExportError, match="no region with id 999999"):
         export_regions(engine.database, engine.sandbox, [999_999], out, ExportOptions())
     with pytest.raises(ExportError, match="nothing to export"):
