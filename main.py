@@ -205,13 +205,20 @@ def _library():
     return database, VectorIndexes(settings.cache_dir / "index")
 
 
+def _parsed_query(args: argparse.Namespace):
+    """The search filters of ``args``, or None after saying why they are not usable."""
+    try:
+        return _region_query(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def _search(args: argparse.Namespace) -> int:
     from database import queries
 
-    try:
-        query = _region_query(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    query = _parsed_query(args)
+    if query is None:
         return 2
     database, _ = _library()
     with database.session() as session:
@@ -223,10 +230,8 @@ def _search(args: argparse.Namespace) -> int:
 def _similar(args: argparse.Namespace) -> int:
     from database import queries
 
-    try:
-        query = _region_query(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    query = _parsed_query(args)
+    if query is None:
         return 2
     database, indexes = _library()
     with database.session() as session:

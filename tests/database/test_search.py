@@ -83,15 +83,22 @@ def test_files_with_matching_regions(library: Database) -> None:
         assert queries.plugin_status_counts(session)["tempo_meter"] == {"ok": 4}
 
 
-def test_the_migration_fills_the_facets_of_earlier_analyses(settings) -> None:
+def _one_region_at(settings, revision: str) -> Database:
+    """A database migrated only up to ``revision``, holding file 1 with region 1."""
     settings.ensure_dirs()
     old = Database(settings.effective_database_url)
-    old.migrate("0001")
+    old.migrate(revision)
     with old.engine.begin() as connection:
         connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
                                 "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
         connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
                                 "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
+    return old
+
+
+def test_the_migration_fills_the_facets_of_earlier_analyses(settings) -> None:
+    old = _one_region_at(settings, "0001")
+    with old.engine.begin() as connection:
         for plugin, result in (("tempo_meter", {"bpm": 120.5}), ("key_finder", {"key": "D major"})):
             connection.execute(text("INSERT INTO region_analysis (region_id, plugin, plugin_version, status, result, "
                                     "elapsed_s, created_at) VALUES (1, :p, '1', 'ok', :r, 0, '2026-01-01')"),
@@ -176,14 +183,8 @@ def test_embeddings_become_vector_rows_and_a_changed_vector_a_new_row(library: D
 
 
 def test_the_migration_derives_tags_and_vectors_of_earlier_analyses(settings) -> None:
-    settings.ensure_dirs()
-    old = Database(settings.effective_database_url)
-    old.migrate("0003")
+    old = _one_region_at(settings, "0003")
     with old.engine.begin() as connection:
-        connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
-                                "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
-        connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
-                                "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
         connection.execute(text("INSERT INTO tags (region_id, tag, source, created_at) "
                                 "VALUES (1, 'Warm Pad', 'user', '2026-01-01')"))
         for record in (_classified([("Piano", 0.7)], drum="kick"), _embedded(3)):
@@ -206,14 +207,8 @@ def test_the_regions_of_one_file(library: Database) -> None:
 
 
 def test_tags_are_normalised_once_and_unique_per_target(settings) -> None:
-    settings.ensure_dirs()
-    old = Database(settings.effective_database_url)
-    old.migrate("0005")
+    old = _one_region_at(settings, "0005")
     with old.engine.begin() as connection:
-        connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
-                                "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
-        connection.execute(text("INSERT INTO regions (id, file_id, \"index\", start_s, end_s, duration_s, peaks) "
-                                "VALUES (1, 1, 0, 0, 5, 5, '{}')"))
         for tag in ("Warm  Pad", "warm pad", "ÄRGER"):
             connection.execute(text("INSERT INTO tags (region_id, tag, source, created_at) "
                                     "VALUES (1, :tag, 'user', '2026-01-01')"), {"tag": tag})
