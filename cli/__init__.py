@@ -1,4 +1,4 @@
-"""The library commands of ``main.py``: ``tag``, ``export`` and ``pack``. Each module adds
+"""The library commands of ``main.py``: ``tag``, ``export``, ``pack`` and ``tagger``. Each module adds
 its sub-commands; every command opens the library through main.py's hooks and returns
 an exit status."""
 
@@ -26,10 +26,11 @@ class Hooks:
 
 def add_library_commands(commands: argparse._SubParsersAction, library: Callable, search_options: Callable,
                          region_query: Callable) -> None:
-    """Add ``tag``, ``export`` and ``pack`` to main.py's sub-command parsers."""
-    from cli import export, pack, tags
+    """Add ``tag``, ``export``, ``pack`` and ``tagger`` to main.py's sub-command parsers."""
+    from cli import export, pack, tagger, tags
 
     hooks = Hooks(library, search_options, region_query)
     tags.add_commands(commands, hooks)
     export.add_commands(commands, hooks)
     pack.add_commands(commands, hooks)
+    tagger.add_commands(commands, hooks)
