@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.jobs import JobManager
-from api.routers import analysis, audio, export, jobs, library, packs, plugins, system, tags
+from api.routers import analysis, audio, export, jobs, library, packs, plugins, system, taggers, tags
 from api.schemas import ErrorResponse
 from core import __version__
 from core.config import Settings, get_settings
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
                              422: {"model": ErrorResponse, "description": "A request that does not fit the schema"}})
     app.state.settings = settings
     for router in (system.router, plugins.router, analysis.router, library.router, audio.router, jobs.router,
-                   tags.router, export.router, packs.router):
+                   tags.router, export.router, packs.router, taggers.router):
         app.include_router(router)
     app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")  # /ui redirects to /ui/
     _install_error_handlers(app)

@@ -133,3 +133,28 @@ def test_balanced_sampling_and_the_small_data_paths() -> None:
     with pytest.raises(TaggerError, match="two classes"):
         tagger.fit(x[:5], ["a"] * 5)
     assert tagger.open_set_threshold(np.array([])) == 0.0
+
+
+@pytest.mark.slow
+def test_the_api_trains_scans_and_reports(library) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    engine, untagged = library
+    with TestClient(create_app(engine.settings, engine=engine)) as client:
+        health = client.get("/api/taggers/health", params=[("classes", k) for k in KINDS])
+        assert health.status_code == 200 and health.json()["counts"]["kick"] == TAGGED
+        trained = client.post("/api/taggers/api-drums/train", json={"classes": list(KINDS), "strict": True})
+        assert trained.status_code == 200, trained.text
+        assert trained.json()["held_out"]["macro_f1"] >= 0.9
+        assert client.get("/api/taggers/api-drums/report").json()["version"] == 1
+        image = client.get("/api/taggers/api-drums/confusion.png")
+        assert image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
+        scanned = client.post("/api/taggers/api-drums/scan", json={})
+        assert scanned.status_code == 200 and scanned.json()["scanned"] >= len(untagged)
+        assert client.get("/api/taggers/none/report").status_code == 404
+        strict = client.post("/api/taggers/x/train", json={"classes": ["kick", "nothing"], "strict": True})
+        assert strict.status_code == 400 and "readiness gate failed" in strict.json()["error"]
+        assert client.post("/api/taggers/x/train", json={"classes": ["kick", "nothing"]}).status_code == 400
+        assert client.post("/api/taggers/Bad%20Name/train", json={"classes": ["a", "b"]}).status_code == 422
