@@ -1,4 +1,5 @@
-"""Command line: ``serve | analyze | scan | plugins | search | similar | duplicates | tag | export | pack``.
+"""Command line: ``serve | analyze | scan | plugins | search | similar | duplicates | tag | export | pack |
+tagger``.
 
     python main.py serve                        # HTTP API + UI on 127.0.0.1:8000
     python main.py analyze a.wav dir/ --json    # the stable JSON of DESIGN.md
@@ -10,6 +11,7 @@
     python main.py tag add --region 42 kick dry # a person's tags (also --file ID); remove; list
     python main.py export --tag kick --out kicks/ --normalise peak --to-bpm 128
     python main.py pack --size 40 --weights kick=0.5,snare=0.3,hat=0.2 --seed 7 --export pack/
+    python main.py tagger train drums --classes kick,snare,hat    # then: tagger scan drums; tagger report
 
 Exit status: 0 when every file was analysed, 1 when any file ended in error, 2 for a
 usage error.
