@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 from core.excerpt import ExcerptError
@@ -48,7 +49,7 @@ class ExcerptCache:
             os.utime(target)
             return target
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.{id(key)}.part")
+        partial = target.with_suffix(f".{uuid.uuid4().hex}.part")  # requests rendering at once write apart
         result = self.sandbox.call(
             "core.tasks:render_excerpt",
             {"path": str(path), "out_path": str(partial), "start_s": start_s, "end_s": end_s, "fmt": fmt,
