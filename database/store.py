@@ -141,17 +141,18 @@ def upsert_analyses(region: Region, analyses: list[AnalysisRecord]) -> None:
 
 def set_derived(region: Region) -> None:
     """Bring what is copied out of the region's successful analyses up to date: the
-    FACETS columns, its model tags (the user's tags are kept) and its vectors."""
+    FACETS columns, its classifier tags (the user's tags and trained taggers' are kept)
+    and its vectors."""
     ok = {row.plugin: row for row in region.analyses if row.status == "ok"}
     for column, (plugin, key) in FACETS.items():
         setattr(region, column, (ok[plugin].result or {}).get(key) if plugin in ok else None)
     tagger = ok.get(TAGGING_PLUGIN)
     wanted = model_tags(tagger.result or {}, tagger.plugin_version) if tagger else {}
     for tag in [t for t in region.tags if t.source == TagSource.MODEL]:
-        if tag.tag in wanted:
+        if tag.tag in wanted:  # the classifier's tag (or another model's of that name, which it takes over)
             tag.confidence, tag.model_version = wanted.pop(tag.tag)
-        else:
-            region.tags.remove(tag)
+        elif tag.model_version is None or tag.model_version.startswith(f"{TAGGING_PLUGIN} "):
+            region.tags.remove(tag)  # a trained tagger's tags (core.taggers) stay
     region.tags.extend(Tag(tag=name, source=TagSource.MODEL, confidence=confidence, model_version=version)
                        for name, (confidence, version) in wanted.items())
     embedder = ok.get(EMBEDDING_PLUGIN)

@@ -62,3 +62,21 @@ def test_training_needs_two_classes_with_two_examples(database: Database, tmp_pa
         taggers.train(database, tmp_path, "drums", ["kick", "snare"], "features")
     with pytest.raises(TaggerError, match="no tagger named 'drums'"):
         taggers.saved_report(tmp_path, "drums")
+
+
+def test_analysing_a_region_again_keeps_a_taggers_tags(database: Database) -> None:
+    from sqlalchemy import select
+
+    from database.models import Region
+    from database.store import upsert_analyses
+
+    (region_id,) = add_file(database, "/lib/again.wav", [classified("kick", 0.9)])
+    with database.session() as session:
+        store.write_tags(session, "tagger drums v1", {region_id: ("warm", 0.8)})
+    with database.session() as session:
+        region = session.scalar(select(Region).where(Region.id == region_id))
+        upsert_analyses(region, classified("snare", 0.7))
+    with database.session() as session:
+        assert queries.region_tags(session, [region_id])[region_id] == [
+            {"tag": "warm", "probability": 0.8, "source": "model"},
+            {"tag": "snare", "probability": 0.7, "source": "model"}]  # the classifier's kick is gone
