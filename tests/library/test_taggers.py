@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import main
-from core import tagger, taggers
+from core import tagger, tagger_report, taggers
 from core.engine import AudioSamplerEngine
 from core.tagger import TaggerError
 from database import queries
@@ -133,6 +133,8 @@ def test_balanced_sampling_and_the_small_data_paths() -> None:
     with pytest.raises(TaggerError, match="two classes"):
         tagger.fit(x[:5], ["a"] * 5)
     assert tagger.open_set_threshold(np.array([])) == 0.0
+    assert tagger_report.open_set(np.array([0.9]), np.array([]), 0.5) == {
+        "auroc": None, "fpr_at_95_tpr": None, "negatives": 0, "threshold": 0.5}
 
 
 @pytest.mark.slow
