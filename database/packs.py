@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from database.models import CategoryWeight, Region, Tag, TagSource
-from database.queries import RegionQuery, _region_filters
+from database.queries import RegionQuery, region_filters
 from database.tags import clean_tags
 
 #: Largest pack drawn at once, and largest weight.
@@ -174,7 +174,7 @@ def _clean(tags: list[str]) -> list[str]:
 def _matching(session: Session, request: PackRequest, tag: str) -> list[int]:
     """Ids of the regions that pass the request's filters and carry ``tag``, ascending."""
     category = RegionQuery(tag=tag, tag_min=request.tag_min)
-    filters = [*_region_filters(request.query), *_region_filters(category)]
+    filters = [*region_filters(request.query), *region_filters(category)]
     return list(session.scalars(select(Region.id).where(*filters).order_by(Region.id)))
 
 

@@ -145,7 +145,8 @@ SIMILAR_FILTER_WIDEN = 16
 SIMILAR_SELECT_MAX = 200_000
 
 
-def _region_filters(query: RegionQuery) -> list:
+def region_filters(query: RegionQuery) -> list:
+    """The SQL conditions on ``regions`` that ``query``'s filters make (none for no filter)."""
     ranges = (
         (Region.bpm, query.bpm_min, query.bpm_max),
         (Region.duration_s, query.duration_min, query.duration_max),
@@ -182,7 +183,7 @@ def _tagged(tag: str, min_confidence: float | None = None):
 
 def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
     """Regions that match ``query``: (how many in all, one page of list rows)."""
-    filters = _region_filters(query)
+    filters = region_filters(query)
     total = session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
     # Regions without the facet (not analysed, or failed) last either way, on every backend.
     order = [(c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]]
@@ -235,7 +236,7 @@ def region_row(region: Any, tags: list[dict]) -> dict[str, Any]:
 def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
     """Files with at least one region that matches ``query`` (sorted by name), with
     their summary and how many of their regions matched."""
-    filters = _region_filters(query)
+    filters = region_filters(query)
     matching = (select(Region.file_id, func.count().label("matches")).where(*filters)
                 .group_by(Region.file_id).subquery())
     total = session.scalar(select(func.count()).select_from(matching)) or 0
@@ -295,7 +296,7 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
     index.sync(session)
     vector = as_vector(target.vector)
     filtered = query is not None and query.filtered
-    filters = _region_filters(query) if filtered else []
+    filters = region_filters(query) if filtered else []
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
     best = _rescore(session, index, target, vector, index.search(vector, wanted), filters, count)
     if filtered and len(best) < count:
