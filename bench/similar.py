@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ SR = ac.SR
 VERSIONS = {"wav": (".wav", 0.0, SR), "mp3-3dB": (".mp3", -3.0, SR), "flac24": (".flac", 0.0, SR),
             "ogg-6dB": (".ogg", -6.0, SR), "wav48k": (".wav", 0.0, 48_000)}
 KINDS = ("music", "instrument", "speech", "drum", "noise")
+DUPLICATE_THRESHOLDS = (0.8, 0.9, 0.95)
 
 
 # ------------------------------------------------------------------ part 1: same sound found again
@@ -92,6 +93,18 @@ def write_versions(folder: Path, count: int) -> dict[str, tuple[str, str]]:
     return written
 
 
+def duplicate_row(threshold: float, duplicates: dict, names: dict[str, tuple[str, str]], count: int) -> dict:
+    """How many of the true file pairs were found, and the wrong ones by the kinds they join."""
+    pairs = [tuple(sorted(names[Path(p).name] for p in pair["paths"])) for pair in duplicates["files"]]
+    true_pairs = count * len(VERSIONS) * (len(VERSIONS) - 1) // 2
+    right = sum(a[0] == b[0] for a, b in pairs)
+    wrong = Counter("+".join(sorted({a[1], b[1]})) for a, b in pairs if a[0] != b[0])
+    return {"cosine ≥": f"{threshold:.2f}", "true pairs": true_pairs, "found": right,
+            "found %": 100.0 * right / true_pairs,
+            "wrong pairs": sum(wrong.values()), "wrong by kind": dict(wrong) or "-",
+            "region pairs outside files": len(duplicates["regions"])}
+
+
 def same_sound(count: int, workdir: Path) -> list[np.ndarray]:
     """Part 1; returns the YAMNet vectors found (the centres of part 2)."""
     folder = workdir / "clips"
@@ -118,16 +131,13 @@ def same_sound(count: int, workdir: Path) -> list[np.ndarray]:
                 rows.append({"vectors": kind, **{k: 100.0 * np.mean(v) for k, v in sorted(hits.items())},
                              "all %": 100.0 * np.mean([h for v in hits.values() for h in v]),
                              "regions": sum(len(v) for v in hits.values())})
-            duplicates = find_duplicates(session, VectorIndex("yamnet"))
+            found = {threshold: find_duplicates(session, VectorIndex("yamnet"), threshold)
+                     for threshold in DUPLICATE_THRESHOLDS}
             vectors = [np.frombuffer(v, "<f2").astype(np.float32) for v in session.scalars(
                 text("SELECT vector FROM region_vectors WHERE kind = 'yamnet'"))]
     print_table(f"Top hit is another version of the same clip, % ({count} clips × {len(VERSIONS)} versions)", rows)
-    pairs = [tuple(sorted(names[Path(p).name][0] for p in pair["paths"])) for pair in duplicates["files"]]
-    true_pairs = count * len(VERSIONS) * (len(VERSIONS) - 1) // 2
-    right = sum(a == b for a, b in pairs)
-    print_table("main.py duplicates (defaults)",
-                [{"true pairs": true_pairs, "found": right, "found %": 100.0 * right / true_pairs,
-                  "wrong pairs": len(pairs) - right, "region pairs outside files": len(duplicates["regions"])}])
+    print_table("main.py duplicates, by least cosine (the default is 0.9)",
+                [duplicate_row(threshold, duplicates, names, count) for threshold, duplicates in found.items()])
     return vectors
 
 
