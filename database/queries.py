@@ -10,7 +10,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import keys
-from database.models import File, Region, RegionAnalysis, RegionVector, Tag, TagSource, Waveform, normalise_tag
+from database.models import (
+    File,
+    Region,
+    RegionAnalysis,
+    RegionVector,
+    Tag,
+    TagSource,
+    Waveform,
+    normalise_tag,
+)
 from database.vector_index import VectorIndex, as_vector
 
 #: Keys of an analysis entry in a report that plugin results may not use.
@@ -185,12 +194,12 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
     """Regions that match ``query``: (how many in all, one page of list rows)."""
     filters = region_filters(query)
     total = session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
-    # Regions without the facet (not analysed, or failed) last either way, on every backend.
-    order = [(c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]]
-    rows = session.execute(
-        select(*ROW_COLUMNS).join(File).where(*filters)
-        .order_by(*order, Region.id).limit(query.limit).offset(query.offset)
-    ).all()
+    if query.sort == "name":  # never NULL, so the order is the listing index's own
+        order = [c.desc() if query.descending else c.asc() for c in (*SORTS["name"], Region.id)]
+    else:  # regions without the facet (not analysed, or failed) last either way, on every backend
+        order = [*((c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]), Region.id]
+    rows = session.execute(select(*ROW_COLUMNS).join(File).where(*filters)
+                           .order_by(*order).limit(query.limit).offset(query.offset)).all()
     return total, region_rows(session, rows)
 
 
