@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +45,7 @@ from database import queries  # noqa: E402
 from database.duplicates import find_duplicates  # noqa: E402
 from database.models import RegionVector  # noqa: E402
 from database.session import Database  # noqa: E402
-from database.vector_index import VectorIndex, as_matrix  # noqa: E402
+from database.vector_index import VectorIndex, as_matrix, as_vector  # noqa: E402
 from tests import audio_corpus as ac  # noqa: E402
 from tests import audio_factory as af  # noqa: E402
 
@@ -133,7 +133,7 @@ def same_sound(count: int, workdir: Path) -> list[np.ndarray]:
                              "regions": sum(len(v) for v in hits.values())})
             found = {threshold: find_duplicates(session, VectorIndex("yamnet"), threshold)
                      for threshold in DUPLICATE_THRESHOLDS}
-            vectors = [np.frombuffer(v, "<f2").astype(np.float32) for v in session.scalars(
+            vectors = [as_vector(v) for v in session.scalars(
                 text("SELECT vector FROM region_vectors WHERE kind = 'yamnet'"))]
     print_table(f"Top hit is another version of the same clip, % ({count} clips × {len(VERSIONS)} versions)", rows)
     print_table("main.py duplicates, by least cosine (the default is 0.9)",
@@ -188,7 +188,8 @@ def scale(size: int, centres: np.ndarray, workdir: Path, queries_per_case: int) 
     with database.session() as session:
         for region_id in ids[:30]:
             found = queries.similar_regions(session, index, int(region_id), 10)
-            vector = np.frombuffer(session.get(RegionVector, int(region_id)).vector, "<f2").astype(np.float32)
+            vector = as_vector(session.scalar(select(RegionVector.vector).where(
+                RegionVector.region_id == int(region_id), RegionVector.kind == "yamnet")))
             truth = exact_top(database, vector, 10) - {int(region_id)}
             recalls.append(len(truth & {r["id"] for r in found}) / len(truth))
         originals = np.arange(library.PER_FILE - 1, size, library.PER_FILE)[:queries_per_case]  # copied next
