@@ -136,14 +136,7 @@ class RegionQuery:
     limit: int = 50
     offset: int = 0
 
-    @property
-    def filtered(self) -> bool:
-        """Whether any filter is given (sort and page aside)."""
-        return any(getattr(self, name) is not None for name in _FILTER_FIELDS)
 
-
-_FILTER_FIELDS = ("text", "file_id", "tag", "bpm_min", "bpm_max", "duration_min", "duration_max", "loudness_min",
-                  "loudness_max", "keys", "content")
 #: Candidates the index proposes per neighbour asked for, before exact re-scoring.
 SIMILAR_OVERSAMPLE = 4
 SIMILAR_MIN_CANDIDATES = 64
@@ -304,8 +297,8 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
         return None
     index.sync(session)
     vector = as_vector(target.vector)
-    filtered = query is not None and query.filtered
-    filters = region_filters(query) if filtered else []
+    filters = region_filters(query) if query is not None else []
+    filtered = bool(filters)
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
     best = _rescore(session, index, target, vector, index.search(vector, wanted), filters, count)
     if filtered and len(best) < count:
