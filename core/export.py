@@ -19,6 +19,7 @@ import numpy as np
 
 from core import keys
 from core.excerpt import read_excerpt
+from core.loudness import integrated_lufs
 
 #: Output format → pedalboard.io.AudioFile keyword arguments.
 FORMATS: dict[str, dict[str, Any]] = {"wav": {"bit_depth": 24}, "flac": {"bit_depth": 24}, "mp3": {"quality": "V2"}}
@@ -132,12 +133,10 @@ def normalise_gain_db(samples: np.ndarray, sr: int, options: ExportOptions) -> t
     peak_db = 20 * math.log10(peak)
     if options.normalise == "peak":
         return options.peak_dbfs - peak_db, "peak"
-    import pyloudnorm
-
     if len(samples) < round(0.4 * sr):
         return options.peak_dbfs - peak_db, "peak (too short for LUFS)"
-    loudness = pyloudnorm.Meter(sr).integrated_loudness(samples.astype(np.float64))
-    if not math.isfinite(loudness):
+    loudness = integrated_lufs([samples], sr)
+    if loudness is None:
         return options.peak_dbfs - peak_db, "peak (too quiet for LUFS)"
     gain = options.lufs - loudness
     if peak_db + gain > LUFS_PEAK_CEILING_DBFS:

@@ -35,23 +35,28 @@ def k_weighting(sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def integrated_lufs(blocks: Iterable[np.ndarray], sr: int) -> float | None:
-    """Gated integrated loudness of a mono signal given as consecutive blocks.
+    """Gated integrated loudness of a signal given as consecutive blocks.
 
-    blocks: float32 [n] each, at ``sr`` Hz. Returns LUFS, or None when the signal is
-    shorter than one 400 ms gating block or entirely below the −70 LUFS gate.
+    blocks: float32 [n] (mono) or [n, channels] (front channels, weighted 1 as BS.1770
+    has them) each, at ``sr`` Hz. Returns LUFS, or None when the signal is shorter than
+    one 400 ms gating block or entirely below the −70 LUFS gate.
     """
     from scipy import signal  # imported here: scipy.signal alone takes a second to import
 
     sos = np.stack(k_weighting(sr))
-    zi = np.zeros((2, 2))
     step = int(round(_STEP_S * sr))
-    carry = np.zeros(0)
+    zi = carry = None  # the filters' state and the samples short of a step, per channel, once a block arrives
     step_power = []
     for block in blocks:
-        weighted, zi = signal.sosfilt(sos, np.asarray(block, np.float64), zi=zi)
+        block = np.asarray(block, np.float64)
+        block = block[:, None] if block.ndim == 1 else block
+        if zi is None:
+            zi, carry = np.zeros((len(sos), 2, block.shape[1])), np.zeros((0, block.shape[1]))
+        weighted, zi = signal.sosfilt(sos, block, axis=0, zi=zi)
         weighted = np.concatenate((carry, weighted))
         n_steps = len(weighted) // step
-        step_power.append(np.square(weighted[: n_steps * step]).reshape(n_steps, step).mean(axis=1))
+        frames = np.square(weighted[: n_steps * step]).reshape(n_steps, step, weighted.shape[1])
+        step_power.append(frames.mean(axis=1).sum(axis=1))
         carry = weighted[n_steps * step :]
     power = np.concatenate(step_power) if step_power else np.zeros(0)
     if len(power) < 4:

@@ -35,3 +35,10 @@ def test_too_short_or_too_quiet_gives_none() -> None:
     assert integrated_lufs([af.tone(440, 0.3, sr=22_050)], 22_050) is None
     assert integrated_lufs([af.silence(2.0, sr=22_050)], 22_050) is None
     assert integrated_lufs([], 22_050) is None
+
+
+def test_two_channels_sum_their_power_as_pyloudnorm_does() -> None:
+    sr = 44_100
+    stereo = np.stack([af.music(6.0, sr=sr, seed=2), 0.3 * af.noise(6.0, sr=sr, seed=3)], axis=1)
+    reference = pyloudnorm.Meter(sr).integrated_loudness(stereo.astype(np.float64))
+    assert integrated_lufs([stereo[:100_000], stereo[100_000:]], sr) == pytest.approx(reference, abs=0.15)
