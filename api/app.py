@@ -6,7 +6,6 @@ server process itself never decodes audio or runs plugin code.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api import session
 from api.jobs import JobManager
 from api.routers import analysis, audio, export, jobs, library, packs, plugins, system, taggers, tags
 from api.schemas import ErrorResponse
@@ -66,26 +66,13 @@ def create_app(settings: Settings | None = None, engine: AudioSamplerEngine | No
                              422: {"model": ErrorResponse, "description": "A request that does not fit the schema"}})
     app.state.settings = settings
     for router in (system.router, plugins.router, analysis.router, library.router, audio.router, jobs.router,
-                   tags.router, export.router, packs.router, taggers.router):
+                   tags.router, export.router, packs.router, taggers.router, session.router):
         app.include_router(router)
     app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")  # /ui redirects to /ui/
     _install_error_handlers(app)
     if settings.api_token:
-        _require_token(app, settings.api_token)
+        session.require_token(app, settings.api_token)
     return app
-
-
-def _require_token(app: FastAPI, token: str) -> None:
-    """Every request but ``/health`` must carry ``Authorization: Bearer <token>``."""
-    expected = f"Bearer {token}".encode()
-
-    @app.middleware("http")
-    async def check_token(request: Request, call_next):
-        given = request.headers.get("authorization", "").encode()
-        if request.url.path != "/health" and not hmac.compare_digest(given, expected):
-            return JSONResponse({"error": "missing or wrong API token (Authorization: Bearer …)"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
