@@ -108,6 +108,12 @@ def target_tags(session: Session, target: Target) -> list[dict[str, Any]]:
     return [{"tag": tag, "probability": confidence, "source": source} for tag, confidence, source in rows]
 
 
+def existing_target_tags(session: Session, target: Target) -> list[dict[str, Any]]:
+    """:func:`target_tags` of a target that must exist (NoSuchTarget otherwise)."""
+    _check_exists(session, target)
+    return target_tags(session, target)
+
+
 def tag_counts(session: Session, source: str | None = None, prefix: str | None = None) -> list[dict[str, Any]]:
     """Every tag with how many regions and files carry it, per source, most used first.
 

@@ -1,5 +1,6 @@
-"""A person's tags: ``POST/DELETE /api/regions/{id}/tags``, ``/api/files/{id}/tags``, and
-``GET /api/tags`` (every tag with its counts per source). Model tags are read-only here."""
+"""A person's tags: ``POST/DELETE /api/regions/{id}/tags``, ``GET/POST/DELETE
+/api/files/{id}/tags``, and ``GET /api/tags`` (every tag with its counts per source).
+Model tags are read-only here."""
 
 from __future__ import annotations
 
@@ -76,6 +77,13 @@ async def tag_region(region_id: RowId, request: TagsRequest, engine: EngineDep) 
 async def untag_region(region_id: RowId, tag: TagQuery, engine: EngineDep) -> TargetTags:
     """Remove a person's tags from a region (a model's tags stay)."""
     return await run_in_threadpool(_change, engine, user_tags.remove_user_tags, Target(region_id=region_id), tag)
+
+
+@router.get("/api/files/{file_id}/tags", response_model=TargetTags, responses=ERRORS)
+async def file_tags(file_id: RowId, engine: EngineDep) -> TargetTags:
+    """A file's own tags (a person's first, then the models')."""
+    return await run_in_threadpool(_change, engine, lambda session, target, _tags: user_tags.existing_target_tags(
+        session, target), Target(file_id=file_id), [])
 
 
 @router.post("/api/files/{file_id}/tags", response_model=TargetTags, responses=ERRORS)

@@ -32,6 +32,8 @@ def test_tag_a_region_and_a_file_then_count_and_remove(client: TestClient) -> No
     assert client.post(f"/api/files/{file_id}/tags", json={"tags": ["Drum Loop"]}).json()["tags"][0]["tag"] == \
         "drum loop"
     assert client.get("/api/regions", params={"tag": "drum loop"}).json()["total"] == 2
+    assert client.get(f"/api/files/{file_id}/tags").json() == {"region_id": None, "file_id": file_id, "tags": [
+        {"tag": "drum loop", "probability": None, "source": "user"}]}
 
     counts = {e["tag"]: e for e in client.get("/api/tags").json()["items"]}
     assert counts["kick"]["user"] == {"regions": 1, "files": 0} and counts["kick"]["model"]["regions"] == 1
@@ -48,6 +50,7 @@ def test_errors_say_what_is_wrong(client: TestClient) -> None:
     missing = client.post("/api/regions/999999/tags", json={"tags": ["kick"]})
     assert missing.status_code == 404 and missing.json() == {"error": "no region with id 999999"}
     assert client.delete("/api/files/999999/tags", params={"tag": "x"}).status_code == 404
+    assert client.get("/api/files/999999/tags").json() == {"error": "no file with id 999999"}
     (region,) = add_file(client.app.state.engine.database, "/lib/api_tags_2.wav", [[]])
     empty = client.post(f"/api/regions/{region}/tags", json={"tags": [" "]})
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
