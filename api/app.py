@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -24,7 +25,7 @@ from api.routers import analysis, audio, export, jobs, library, packs, plugins, 
 from api.schemas import ErrorResponse
 from core import __version__
 from core.config import Settings, get_settings
-from core.engine import AudioSamplerEngine
+from core.engine import UNRECORDED_KEPT, AudioSamplerEngine, database_reason
 from database.vector_index import VectorIndexes
 
 log = logging.getLogger(__name__)
@@ -85,12 +86,29 @@ def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _storage_failure(request: Request, message: str, status_code: int = 507) -> JSONResponse:
+    """A request the server could not keep (a full or read-only disk, database or not):
+    ``{"error": message}``, also kept for ``/status``. ``request.state.about``: the paths
+    or names the request was about (else its method and path)."""
+    log.error("storage error on %s %s: %s", request.method, request.url.path, message)
+    engine = getattr(request.app.state, "engine", None)
+    about = getattr(request.state, "about", None) or [f"{request.method} {request.url.path}"]
+    for path in (about if engine is not None else [])[:UNRECORDED_KEPT]:
+        engine.note_unrecorded(path, "storage_error", message)
+    return JSONResponse({"error": message}, status_code=status_code)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is JSON ``{"error": message}``; never a stack trace."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = exc.headers
+        if exc.status_code == 400 and isinstance(exc.__cause__, OSError):  # the body could not be spooled to disk
+            return _storage_failure(request, f"the server could not store the request's body: "
+                                    f"{exc.__cause__.strerror or exc.__cause__}")
+        if exc.status_code == 507:
+            return _storage_failure(request, str(exc.detail))
         if exc.status_code == 405:  # every method of the path, not only those of the route that matched it
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(app, request))}
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
@@ -101,6 +119,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()
         )
         return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, exc: OperationalError) -> JSONResponse:
+        """The database refused a write (a full or read-only disk) or cannot be reached: 507
+        when the disk is full, else 503, never a stack trace."""
+        reason = database_reason(exc)
+        full = any(words in reason.lower() for words in ("full", "no space"))
+        return _storage_failure(request, f"database error: {reason}", 507 if full else 503)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

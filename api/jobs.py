@@ -4,8 +4,12 @@ A job's files and each finished file's outcome are in the database (``jobs`` tab
 written after every file, so a job survives a client disconnect and a server restart:
 jobs that were queued or running when the server stopped are marked ``interrupted``
 at the next start and can be resumed (files already stored are skipped by their
-content hash). Live progress (each file's stage and plugin calls) is kept in memory
-as a list of events that the Server-Sent Events stream replays.
+content hash). A job with a file that could not be stored (``storage_error``: a full
+or read-only disk; ``internal_error``) ends ``interrupted`` too, with that file's
+outcome shown but not counted as finished, and a resume analyses it again.
+
+Live progress (each file's stage and plugin calls) is kept in memory as a list of
+events that the Server-Sent Events stream replays.
 
 Jobs run one after another on one thread; the files of a job run in parallel on the
 engine's workers. Cancelling stops files that have not started; files in progress
@@ -30,6 +34,9 @@ from core.engine import AudioSamplerEngine, Progress, database_reason, expand_pa
 from database.models import Job, JobState
 
 log = logging.getLogger(__name__)
+
+#: Outcomes that are the machine's fault, not the file's: nothing was stored, and a resumed job tries again.
+RETRYABLE = frozenset({"storage_error", "internal_error"})
 
 
 @dataclass
@@ -107,7 +114,7 @@ class JobManager:
             files = [{"path": path, **stages.get(path, {}), **job.outcomes.get(path, {})} for path in job.paths]
             return {"id": job.id, "state": self._state_of(job_id, job.state), "created_at": job.created_at.isoformat(),
                     "updated_at": job.updated_at.isoformat(), "total_files": len(job.paths),
-                    "finished_files": len(job.outcomes), "files": files}
+                    "finished_files": sum(1 for o in job.outcomes.values() if _finished(o)), "files": files}
 
     def active(self) -> int:
         """Jobs queued or running in this server."""
@@ -139,7 +146,7 @@ class JobManager:
             with self.engine.database.session() as session:
                 job = session.get(Job, job_id)
                 job.state = JobState.RUNNING
-                todo = [p for p in job.paths if p not in job.outcomes]
+                todo = [p for p in job.paths if not _finished(job.outcomes.get(p))]
                 plugins, force = job.plugins, job.force
             self._emit(live, {"type": "state", "state": JobState.RUNNING})
             if live.cancel.is_set():
@@ -148,6 +155,8 @@ class JobManager:
                 reports = self.engine.analyze_paths(todo, plugins, force, progress=lambda p: self._progress(live, p))
                 for report in reports:
                     self._record(job_id, live, report)
+                    if report.get("error_code") in RETRYABLE:  # not stored: the job is not done
+                        state = JobState.INTERRUPTED
                     if live.cancel.is_set():
                         reports.close()  # files not started are dropped
                         state = JobState.CANCELLED
@@ -206,6 +215,11 @@ class JobManager:
             for job in active:
                 job.state = JobState.INTERRUPTED
             return len(active)
+
+
+def _finished(outcome: dict[str, Any] | None) -> bool:
+    """A file's outcome in a job is final (not missing, not an error a resume retries)."""
+    return outcome is not None and outcome.get("error_code") not in RETRYABLE
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:

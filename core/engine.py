@@ -328,6 +328,11 @@ class AudioSamplerEngine:
             store.set_summary(session, file, self._summary(file))
             return queries.file_report(file)
 
+    def note_unrecorded(self, path: str, code: str, message: str) -> None:
+        """Keep an error of work outside this engine that the database could not hold (a job
+        the API could not create) for :meth:`status`."""
+        self._unrecorded(error_report(path, code, message))
+
     def _unrecorded(self, report: dict) -> dict:
         """Keep ``report`` (an error the database does not hold) for :meth:`status`."""
         with self._write_lock:

@@ -28,20 +28,24 @@ _UPLOAD_BLOCK = 1 << 20
 
 
 @router.post("/api/jobs", response_model=JobCreated, status_code=202,
-             responses={403: {"model": ErrorResponse}})
-async def create_job(body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
+             responses={403: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                        507: {"model": ErrorResponse}})
+async def create_job(request: Request, body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Analyse files and folders (recursively) on the server's disk in the background."""
     paths = [str(confined(p, settings)) for p in body.paths]
+    request.state.about = paths  # for a storage error (see api.app)
     job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force, settings.allowed_roots)
     return JobCreated(job_id=job_id, files=(await run_in_threadpool(jobs.get, job_id))["total_files"])
 
 
 @router.post("/api/analyze/upload", response_model=JobCreated, status_code=202,
-             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
+             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                        507: {"model": ErrorResponse}})
 async def upload(request: Request, files: Annotated[list[UploadFile], File(description="Audio files")],
                  jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Store uploaded files (each under the size limit, with an audio extension) and
     analyse them as one job."""
+    request.state.about = [item.filename or "" for item in files]  # for a storage error (see api.app)
     limit = settings.max_upload_mb << 20
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit * max(1, len(files)):
@@ -51,13 +55,17 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File(descr
             raise HTTPException(status_code=400, detail=f"{item.filename!r} is not an audio file this server reads "
                                 f"({', '.join(sorted(AUDIO_EXTENSIONS))})")
     folder = settings.upload_dir / uuid.uuid4().hex
-    folder.mkdir(parents=True)
     try:
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:  # a full or read-only disk
+            raise HTTPException(status_code=507, detail=f"the server could not store the upload: "
+                                f"{exc.strerror or exc}") from exc
         paths = [str(await _save(item, folder, limit)) for item in files]
-    except BaseException:
+        job_id = await run_in_threadpool(jobs.submit, paths)
+    except BaseException:  # nothing kept without a job that analyses it
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    job_id = await run_in_threadpool(jobs.submit, paths)
     return JobCreated(job_id=job_id, files=len(paths))
 
 

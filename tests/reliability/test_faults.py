@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -70,14 +70,6 @@ def test_decoding_onto_a_full_disk_is_reported_not_stored_and_done_once_there_is
         assert engine.status()["unrecorded_errors"][-1]["path"] == str(song)
         assert engine.analyze_file(song)["status"] == "ok"  # ...so it is analysed once there is room
     assert_whole(settings)
-
-
-@pytest.fixture
-def full_database_disk(tmp_path: Path) -> Iterator[Settings]:
-    """Settings whose database lies on a 2 MiB disk (decoded audio elsewhere)."""
-    settings = make_settings(tmp_path / "data")
-    with small_disk(settings.data_dir, 2048), small_disk(settings.tmp_dir, 64 * 1024):
-        yield settings
 
 
 def test_a_database_write_on_a_full_disk_stores_nothing_and_is_in_status(full_database_disk, tmp_path: Path) -> None:
