@@ -19,9 +19,10 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def collect_errors(page: Page) -> list[str]:
-    """A list that fills with every console error and uncaught exception of ``page``."""
-    errors: list[str] = []
+def collect_errors(page: Page, errors: list[str] | None = None) -> list[str]:
+    """A list (``errors``, or a new one) that fills with every console error and uncaught
+    exception of ``page``."""
+    errors = [] if errors is None else errors
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":

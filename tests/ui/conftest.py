@@ -20,11 +20,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def console_errors() -> list[str]:
+    """The page's console errors and uncaught exceptions; a test may take out those it
+    caused on purpose (and says so), any other fails it."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    errors = collect_errors(page)
+    collect_errors(page, console_errors)
     yield page
     context.close()
-    assert errors == [], "the page logged errors:\n" + "\n".join(errors)
+    assert console_errors == [], "the page logged errors:\n" + "\n".join(console_errors)

@@ -1,4 +1,7 @@
-// Talking to the server: JSON requests, uploads with progress, a job's event stream.
+// Talking to the server: JSON requests, uploads with progress, a job's event stream,
+// downloads of what the server renders, and the API token when the server asks for one.
+
+import { askForToken } from "./signin.js";
 
 const REGION_PAGE = 500;  // the most /api/regions gives at once
 
@@ -9,41 +12,95 @@ export class ApiError extends Error {
   }
 }
 
-/** A same-origin URL with the non-empty params as its query string. */
+/** A same-origin URL with the non-empty params as its query string (arrays: one each). */
 export function apiUrl(path, params = {}) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") query.set(name, value);
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") query.append(name, one);
+    }
   }
   const text = query.toString();
   return text ? `${path}?${text}` : path;
 }
 
-async function request(method, path, params) {
-  const response = await fetch(apiUrl(path, params), { method, headers: { Accept: "application/json" } });
+// A server bound beyond this machine answers 401 until the page has traded the token for
+// a session cookie (POST /api/session); the cookie then carries every request, the audio
+// element's, the event stream's and the download links' included. One prompt at a time.
+let signingIn = null;
+
+export function signIn() {
+  signingIn ||= askForToken(async (token) => {
+    const response = await fetch("/api/session", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }),
+    });
+    return response.ok;
+  }).finally(() => { signingIn = null; });
+  return signingIn;
+}
+
+/** fetch(), asking for the token and trying once more when the server wants one. */
+async function send(url, init) {
+  let response = await fetch(url, init);
+  if (response.status === 401) {
+    await signIn();
+    response = await fetch(url, init);
+  }
+  return response;
+}
+
+async function failure(response) {
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, body.error || response.statusText);
-  return body;
+  return new ApiError(response.status, body.error || response.statusText);
+}
+
+async function request(method, path, params, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await send(apiUrl(path, params),
+    { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw await failure(response);
+  return response.json();
 }
 
 export const getJSON = (path, params) => request("GET", path, params);
-export const cancelJob = (jobId) => request("DELETE", `/api/jobs/${encodeURIComponent(jobId)}`);
+export const postJSON = (path, body, params) => request("POST", path, params, body);
+export const putJSON = (path, body) => request("PUT", path, undefined, body);
+export const deleteJSON = (path, params) => request("DELETE", path, params);
+export const cancelJob = (jobId) => deleteJSON(`/api/jobs/${encodeURIComponent(jobId)}`);
 
-/** Every region of a file, in order: a search by the file's name, kept to its id. */
-export async function fileRegions(fileId, name) {
+/** Every region of a file, in order. */
+export async function fileRegions(fileId) {
   const found = [];
   for (let offset = 0, total = 1; offset < total; offset += REGION_PAGE) {
-    const page = await getJSON("/api/regions", { query: name, sort: "name", limit: REGION_PAGE, offset });
-    found.push(...page.items.filter((item) => item.file_id === fileId));
+    const page = await getJSON("/api/regions", { file_id: fileId, sort: "name", limit: REGION_PAGE, offset });
+    found.push(...page.items);
     total = page.total;
   }
   return found.sort((a, b) => a.index - b.index);
 }
 
 export async function getArrayBuffer(path, params) {
-  const response = await fetch(apiUrl(path, params));
-  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  const response = await send(apiUrl(path, params));
+  if (!response.ok) throw await failure(response);
   return response.arrayBuffer();
+}
+
+/** POST a JSON body and save what comes back as a file (the name the server gives, or `fallback`). */
+export async function download(path, body, fallback, params) {
+  const response = await send(apiUrl(path, params), {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response);
+  const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(response.headers.get("Content-Disposition") || "");
+  const name = named ? decodeURIComponent(named[1]) : fallback;
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return { name, exported: response.headers.get("X-Exported"), failed: response.headers.get("X-Failed") };
 }
 
 /**
@@ -53,8 +110,10 @@ export async function getArrayBuffer(path, params) {
 export function uploadFiles(files, onProgress) {
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
-  const xhr = new XMLHttpRequest();
-  const done = new Promise((resolve, reject) => {
+  let xhr = null;
+  let aborted = false;
+  const attempt = () => new Promise((resolve, reject) => {
+    xhr = new XMLHttpRequest();
     xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded, event.total));
     xhr.addEventListener("load", () => {
       let body = {};
@@ -64,10 +123,15 @@ export function uploadFiles(files, onProgress) {
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "the server could not be reached")));
     xhr.addEventListener("abort", () => reject(new ApiError(0, "cancelled")));
+    xhr.open("POST", "/api/analyze/upload");
+    xhr.send(form);
   });
-  xhr.open("POST", "/api/analyze/upload");
-  xhr.send(form);
-  return { done, abort: () => xhr.abort() };
+  const done = attempt().catch(async (error) => {
+    if (error.status !== 401 || aborted) throw error;
+    await signIn();
+    return attempt();
+  });
+  return { done, abort: () => { aborted = true; xhr?.abort(); } };
 }
 
 /**

@@ -23,15 +23,21 @@ export class FileView {
     loop.addEventListener("change", () => { if (this.playing()) this.play(); });
     audio.addEventListener("play", () => { play.textContent = "Pause"; });
     audio.addEventListener("pause", () => { play.textContent = "Play"; });
-    audio.addEventListener("error", () => this.say("Your browser cannot play this file's format; "
-      + "download a region as WAV to listen to it."));
+    audio.addEventListener("error", () => {
+      if (!this.audio.getAttribute("src")) return;
+      if (this.audio.src.includes("/api/audio/") && this.path) {  // the original: try it decoded by the server
+        this.audio.src = decodedUrl(this.path);
+        return;
+      }
+      this.say("This file could not be played; download a region as WAV to listen to it.");
+    });
     window.addEventListener("resize", () => this.peaks?.views.getView("zoomview")?.fitToContainer());
   }
 
   /** Show the region with id regionId (and its file). */
   async open(regionId) {
     const region = await getJSON(`/api/regions/${regionId}`);
-    if (region.file_id !== this.fileId) await this.load(region.file_id, region.name);
+    if (region.file_id !== this.fileId) await this.load(region.file_id, region.name, region.path);
     this.select(this.regions.find((r) => r.id === region.id), { play: false, detail: region });
   }
 
@@ -46,12 +52,13 @@ export class FileView {
     action();
   }
 
-  async load(fileId, name) {
+  async load(fileId, name, path) {
     this.close();
     this.fileId = fileId;
+    this.path = path;
     this.title.textContent = name;
     this.say("");
-    const [regions, data] = await Promise.all([fileRegions(fileId, name),
+    const [regions, data] = await Promise.all([fileRegions(fileId),
       getArrayBuffer(`/api/files/${fileId}/waveform`, { format: "dat", level: "zoom" })]);
     this.regions = regions;
     this.waveform = WaveformData.create(data);
@@ -73,7 +80,9 @@ export class FileView {
       event.preventViewEvent();
       this.select(this.regions.find((r) => `r${r.id}` === event.segment.id), { play: true });
     });
-    this.audio.src = `/api/audio/${fileId}`;
+    // The original file where the browser plays its format; otherwise (AIFF, WMA, CAF …)
+    // the server's WAV of it. Should the original still fail, the error handler falls back.
+    this.audio.src = this.audio.canPlayType(mediaType(name)) ? `/api/audio/${fileId}` : decodedUrl(path);
     this.chips.replaceChildren(...regions.map((region) => el("li", {}, el("button", {
       type: "button", "data-region": region.id,
       "aria-label": `Region ${region.index + 1}, ${fmt.clock(region.start_s)}, ${fmt.duration(region.duration_s)}`,
@@ -154,6 +163,23 @@ export class FileView {
   say(text) {
     this.message.textContent = text;
   }
+}
+
+// What the audio element is asked about, by extension; "" (unknown) means "decode it first".
+const MEDIA_TYPES = {
+  wav: "audio/wav", wave: "audio/wav", mp3: "audio/mpeg", flac: "audio/flac", ogg: "audio/ogg", oga: "audio/ogg",
+  opus: "audio/ogg; codecs=opus", m4a: "audio/mp4", mp4: "audio/mp4", aac: "audio/aac", webm: "audio/webm",
+  aif: "audio/aiff", aiff: "audio/aiff", aifc: "audio/aiff",
+};
+
+function mediaType(name) {
+  return MEDIA_TYPES[name.split(".").pop().toLowerCase()] || "";
+}
+
+/** The whole file decoded by the server as WAV (GET /api/processed_audio/{path}?format=wav). */
+function decodedUrl(path) {
+  const parts = path.split("/").filter(Boolean).map(encodeURIComponent);
+  return `/api/processed_audio/${parts.join("/")}?format=wav`;
 }
 
 /** Peaks.init as a promise. */

@@ -8,7 +8,7 @@ import { CAMELOT } from "./keys.js";
 const PAGE = 50;
 const TYPING_PAUSE_MS = 250;
 
-/** Wire the filter form, table and pager. Returns { refresh(), ready: the first page shown }. */
+/** Wire the filter form, table and pager. Returns { refresh(), filters(), ready: the first page shown }. */
 export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   const keySelect = form.elements.key;
   keySelect.append(...CAMELOT.map(([code, name]) => el("option", { value: code }, `${name} · ${code}`)));
@@ -16,15 +16,20 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   let shown = 0;  // the request whose answer is on screen; older answers are dropped
   let timer = null;
 
-  function params() {
+  /** The search filters (what a pack is drawn among, too). */
+  function filters() {
     const data = new FormData(form);
     return {
       query: data.get("query").trim(), bpm_min: data.get("bpm_min"), bpm_max: data.get("bpm_max"),
       key: data.get("key"), compatible: data.get("key") && data.get("compatible") ? "true" : "",
       content: data.get("content"), tag: data.get("tag").trim(),
-      tag_min: data.get("tag") && data.get("tag_min") ? data.get("tag_min") / 100 : "", sort: data.get("sort"),
-      order: data.get("order") ? "desc" : "asc", limit: PAGE, offset,
+      tag_min: data.get("tag") && data.get("tag_min") ? data.get("tag_min") / 100 : "",
     };
+  }
+
+  function params() {
+    const data = new FormData(form);
+    return { ...filters(), sort: data.get("sort"), order: data.get("order") ? "desc" : "asc", limit: PAGE, offset };
   }
 
   async function refresh() {
@@ -59,7 +64,7 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   form.addEventListener("submit", (event) => event.preventDefault());
   prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
   next.addEventListener("click", () => { offset += PAGE; refresh(); });
-  return { refresh, ready: refresh() };
+  return { refresh, filters, ready: refresh() };
 }
 
 function row(region) {

@@ -17,8 +17,8 @@ const SUMMARIES = {
     ["Speech", fmt.percent(r.speech_ratio ?? 0)], ["Music", fmt.percent(r.music_ratio ?? 0)],
   ],
   classifier: (r) => [
-    ["Tags", fmt.tags(r.tags, 6) || "–"], ["Kind", orDash(r.sample_type?.replace("_", "-"))],
-    ["Drum", orDash(r.drum_type)],
+    ...tagGroups(r.tags),
+    ["Kind", orDash(r.sample_type?.replace("_", "-"))], ["Drum type", orDash(r.drum_type)],
     ...(r.musicnn && r.musicnn.status !== "ok" ? [["musicnn", r.musicnn.status.replace("_", " ")]] : []),
   ],
   tempo_meter: (r) => [
@@ -34,6 +34,21 @@ const SUMMARIES = {
   embeddings: (r) => [["Vectors", Object.values(r).filter((v) => v && v.dim).map((v) => `${v.model}, ${v.dim}\u00a0dimensions`)
     .join(", ") || "–"]],
 };
+
+// The classifier's tag groups (plugins/classifier.py GROUPS), in the order a producer asks.
+const GROUPS = [["instrument", "Instrument"], ["instrument_family", "Instrument family"], ["genre", "Genre"],
+  ["mood", "Mood"], ["vocal", "Vocal"], ["sound_effect", "Sound effect"]];
+const PER_GROUP = 4;
+
+/** One line per group that has tags: its most probable ones; tags without a group last. */
+function tagGroups(given = []) {
+  const tags = [...given].sort((a, b) => (b.probability ?? 1) - (a.probability ?? 1));
+  const known = new Set(GROUPS.map(([group]) => group));
+  const lines = GROUPS.map(([group, label]) => [label, fmt.tags(tags.filter((t) => t.group === group), PER_GROUP)]);
+  lines.push(["Other tags", fmt.tags(tags.filter((t) => !known.has(t.group)), PER_GROUP)]);
+  const shown = lines.filter(([, text]) => text);
+  return shown.length ? shown : [["Tags", "–"]];
+}
 
 const BOOKKEEPING = new Set(["status", "version", "elapsed_s", "error"]);
 

@@ -5,6 +5,7 @@ import { el } from "./dom.js";
 import * as fmt from "./format.js";
 
 const EVERY_MS = 10_000;
+const UNRECORDED_SHOWN = 5;
 
 export function setupStatus({ summary, facts }) {
   async function refresh() {
@@ -19,8 +20,10 @@ export function setupStatus({ summary, facts }) {
     }
     const { sandbox, bridge, database } = status;
     const failures = Object.entries(sandbox.failures).filter(([, n]) => n > 0);
-    summary.textContent = `· ${resources.active_jobs ? `${resources.active_jobs} job${resources.active_jobs > 1 ? "s" : ""} running`
-      : "idle"} · ${fmt.megabytes(resources.disk_free_mb)} free`;
+    const unrecorded = status.unrecorded_errors || [];
+    summary.replaceChildren(`· ${resources.active_jobs ? `${resources.active_jobs} job${resources.active_jobs > 1 ? "s" : ""}`
+      + " running" : "idle"} · ${fmt.megabytes(resources.disk_free_mb)} free`, unrecorded.length ? el("span",
+      { class: "warning" }, ` · ${unrecorded.length} unrecorded error${unrecorded.length > 1 ? "s" : ""}`) : "");
     const rows = [
       ["Workers", `${sandbox.alive} of ${sandbox.workers} alive, ${sandbox.idle} idle`],
       ["Plugin calls", `${sandbox.calls.toLocaleString("en")}${failures.length ? ` (failed: ${failures
@@ -32,6 +35,12 @@ export function setupStatus({ summary, facts }) {
       ["Memory free", fmt.megabytes(resources.memory_available_mb)],
       ["Disk free", fmt.megabytes(resources.disk_free_mb)],
       ["Plugins", status.plugins.join(", ")],
+      // Files whose error could not be written to the database (a full or read-only disk):
+      // the library does not show them, so they are listed here, latest first.
+      ["Errors not recorded", unrecorded.length === 0 ? "none" : el("ul", { class: "unrecorded" },
+        ...unrecorded.slice(-UNRECORDED_SHOWN).reverse().map((e) => el("li", {},
+          el("span", { class: "file-name" }, e.path.split("/").pop() || e.path), ` ${e.error_code.replace("_", " ")}: `,
+          e.error, el("span", { class: "muted" }, ` (${new Date(e.at).toLocaleString("en-GB")})`))))],
     ];
     facts.replaceChildren(...rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
   }

@@ -10,9 +10,15 @@ import { el } from "./dom.js";
 const AUDIO_EXTENSIONS = [".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".mp3", ".m4a", ".mp4", ".aac",
   ".alac", ".ogg", ".oga", ".opus", ".wma", ".caf", ".w64", ".wv"];
 
-const isAudio = (file) => AUDIO_EXTENSIONS.some((ext) => file.name.toLowerCase().endsWith(ext));
+const isAudio = (file) => file.fromJob || AUDIO_EXTENSIONS.some((ext) => file.name.toLowerCase().endsWith(ext));
 
-/** Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored. */
+const ACTIVE = new Set(["queued", "running"]);
+
+/**
+ * Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored.
+ * Returns { restore() }: follow again the jobs still queued or running on the server (after
+ * the page was reloaded, or jobs another page or a script started).
+ */
 export function setupUpload({ zone, input, list, onAnalysed }) {
   input.accept = AUDIO_EXTENSIONS.join(",");
   input.addEventListener("change", () => {
@@ -35,22 +41,38 @@ export function setupUpload({ zone, input, list, onAnalysed }) {
     addFiles([...event.dataTransfer.files]);
   });
 
+  const following = new Set();
+
   function addFiles(files) {
     if (files.length === 0) return;
-    const batch = new Batch(files, onAnalysed);
+    const batch = new Batch(files, onAnalysed, following);
     list.prepend(batch.element);
     batch.start();
   }
+
+  async function restore() {
+    const jobs = await getJSON("/api/jobs");
+    for (const job of jobs.filter((j) => ACTIVE.has(j.state) && !following.has(j.id)).reverse()) {
+      const batch = new Batch(job.files.map((file) => ({ name: file.path.split("/").pop(), size: 0, fromJob: true })), onAnalysed,
+        following);
+      list.prepend(batch.element);
+      batch.resume(job);
+    }
+  }
+
+  return { restore };
 }
 
 /** One drop: its files go up in one request and are analysed as one job. */
 class Batch {
-  constructor(files, onAnalysed) {
+  constructor(files, onAnalysed, following) {
     this.onAnalysed = onAnalysed;
+    this.following = following;
     this.rows = files.map((file) => new FileRow(file));
     this.audio = this.rows.filter((row) => isAudio(row.file));
     this.summary = el("span", { class: "batch-summary" });
-    this.cancelButton = el("button", { type: "button", class: "small" }, "Cancel");
+    this.cancelButton = el("button", { type: "button", class: "small", "aria-label": "Cancel the analysis of these files" },
+      "Cancel");
     this.cancelButton.addEventListener("click", () => this.cancel());
     this.element = el("li", { class: "batch" },
       el("div", { class: "batch-head" }, this.summary, this.cancelButton),
@@ -82,11 +104,30 @@ class Batch {
 
   async follow(jobId) {
     this.jobId = jobId;
+    this.following.add(jobId);
     this.setSummary("Analysing…");
-    const job = await getJSON(`/api/jobs/${jobId}`);
+    this.listen(await getJSON(`/api/jobs/${jobId}`));
+  }
+
+  /** A job found running on the server: its files' outcomes so far, then its events. */
+  resume(job) {
+    this.jobId = job.id;
+    this.following.add(job.id);
+    this.element.classList.add("restored");
+    this.setSummary("Analysing (reconnected)…");
+    this.listen(job);
+    job.files.forEach((file, i) => {
+      const row = this.audio[i];
+      if (file.status === "ok") row.analysed(file);
+      else if (file.status) row.fail(fileError(file.error_code), file.error);
+      else if (file.stage) row.progress(file);
+    });
+  }
+
+  listen(job) {
     const byPath = new Map(job.files.map((file, i) => [file.path, this.audio[i]]));
     for (const row of this.audio) row.queued();
-    this.stop = followJob(jobId, {
+    this.stop = followJob(job.id, {
       progress: (event) => byPath.get(event.path)?.progress(event),
       file: (event) => {
         const row = byPath.get(event.path);
@@ -104,6 +145,7 @@ class Batch {
           if (!row.finished) row.fail(event.state === "cancelled" ? "Cancelled before it was analysed." :
             "Not analysed: the server stopped first.", `job ${event.state}`);
         }
+        this.following.delete(job.id);
         this.finish();
       },
     });
@@ -136,7 +178,7 @@ class Batch {
 /** One file's line: name, a progress bar, what is happening, and what went wrong. */
 class FileRow {
   constructor(file) {
-    this.file = file;
+    this.file = file;  // a File, or { name, size } for a job found on the server
     this.finished = false;
     this.ok = false;
     this.bar = el("progress", { max: 1, value: 0, "aria-label": `${file.name} progress` });
@@ -163,13 +205,13 @@ class FileRow {
     this.status.textContent = stage === "analysing" && total ? `analysing ${done}/${total}` : stage;
   }
 
-  async analysed({ file_id: fileId, path, regions }) {
+  async analysed({ file_id: fileId, regions }) {
     this.finish("ok");
     this.ok = true;
     this.bar.max = 1;
     this.bar.value = 1;
     this.status.textContent = `${regions} region${regions === 1 ? "" : "s"}`;
-    const [first] = regions ? await fileRegions(fileId, path.split("/").pop()) : [];
+    const [first] = regions ? await fileRegions(fileId) : [];
     if (first) this.status.append(" · ", el("a", { href: `#/region/${first.id}` }, "open"));
   }
 
