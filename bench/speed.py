@@ -75,10 +75,12 @@ def _measure_in_process(kind: str, path: Path, workdir: Path) -> dict:
     else:  # a plugin, on one core like a worker
         from threadpoolctl import threadpool_limits
 
+        from core.config import Settings, use_settings
         from core.pcm import PcmFile
         from core.plugin import Context, discover
 
         threadpool_limits(1)
+        use_settings(Settings(data_dir=workdir / f"data-{os.getpid()}"))  # an empty embedding cache: computed
         tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
         plugin = discover()[kind]()
         plugin.warm_up(SAMPLE_RATE)

@@ -42,7 +42,8 @@ def add_commands(commands: argparse._SubParsersAction, hooks: Hooks) -> None:
 
 def _data_options(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--classes", required=required, metavar="TAG,...", help="the tags to learn, e.g. kick,snare")
-    parser.add_argument("--kind", choices=["yamnet", "features"], default="yamnet", help="the stored vectors used")
+    parser.add_argument("--kind", choices=["yamnet", "yamnet_layers", "features"], default="yamnet",
+                        help="the stored vectors used: YAMNet's embedding, its multi-layer variant, the feature vector")
     parser.add_argument("--negatives", metavar="TAG,...",
                         help="tags of regions of none of the classes (default: any other user tag)")
     parser.add_argument("--json", action="store_true")

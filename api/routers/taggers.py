@@ -22,7 +22,7 @@ from core.engine import AudioSamplerEngine
 router = APIRouter(tags=["taggers"])
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 404)}
 Name = Annotated[str, PathParameter(pattern=f"^{taggers.NAME.pattern}$", description="The tagger's name")]
-Kind = Literal["yamnet", "features"]
+Kind = Literal["yamnet", "yamnet_layers", "features"]
 
 
 class TrainRequest(BaseModel):

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 import main
-from core import tagger, tagger_report, taggers
+from core import tagger, tagger_report, taggers, yamnet
+from core.embedding_cache import slug
 from core.engine import AudioSamplerEngine
 from core.tagger import TaggerError
 from database import queries
+from database.models import File, Region, RegionVector
 from database.tags import Target, add_user_tags
 from tests import audio_factory as af
 from tests.conftest import make_settings
@@ -160,3 +163,55 @@ def test_the_api_trains_scans_and_reports(library) -> None:
         assert strict.status_code == 400 and "readiness gate failed" in strict.json()["error"]
         assert client.post("/api/taggers/x/train", json={"classes": ["kick", "nothing"]}).status_code == 400
         assert client.post("/api/taggers/Bad%20Name/train", json={"classes": ["a", "b"]}).status_code == 422
+
+
+@pytest.mark.slow
+def test_a_tagger_on_the_multi_layer_vectors(library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture) -> None:
+    """The embeddings plugin stores YAMNet's multi-layer vector beside its embedding; a
+    tagger chooses it with --kind, and its report names the model."""
+    engine, untagged = library
+    report = taggers.train(engine.database, tmp_path, "layers", list(KINDS), "yamnet_layers", ["texture"], seed=1)
+    assert report["kind"] == "yamnet_layers" and report["vector_model"] == yamnet.layers_model_name()
+    assert report["held_out"]["macro_f1"] >= 0.9, json.dumps(report["held_out"], indent=2)
+    summary = taggers.scan(engine.database, tmp_path, "layers", threshold=0.0)
+    assert summary["scanned"] >= len(untagged)
+    with engine.database.session() as session:
+        found = queries.region_tags(session, list(untagged))
+    right = sum(any(t["tag"] == kind and t["source"] == "model" for t in found[region])
+                for region, kind in untagged.items())
+    assert right / len(untagged) >= 0.9
+    monkeypatch.setattr("core.config._current", engine.settings)
+    assert main.main(["tagger", "report", "--classes", ",".join(KINDS), "--kind", "yamnet_layers", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == dict.fromkeys(KINDS, TAGGED)
+
+
+def test_analysing_again_takes_the_vectors_from_the_cache(library, tmp_path: Path) -> None:
+    """Every vector is kept under the data folder by model and audio: a forced re-analysis
+    (new worker processes read it) writes nothing new and stores the same bytes; changed
+    audio under the same name is computed and kept anew."""
+    engine, _ = library
+    folder = engine.settings.cache_dir / "embeddings"
+    kept = {p: p.stat().st_mtime_ns for p in folder.rglob("*.f16")}
+    regions = sum(1 for _ in folder.glob(f"{slug(yamnet.model_name())}/*/*.f16"))
+    assert len(kept) == 3 * regions and regions >= len(KINDS) * PER_KIND  # some sounds are made twice
+    path = tmp_path / "kick.wav"
+    af.write(path, one_shot("kick", 0))  # the first kick of the library, under another name
+
+    def stored() -> dict[str, bytes]:
+        with engine.database.session() as session:
+            return {v.kind: v.vector for v in session.scalars(select(RegionVector).join(Region).join(File)
+                                                              .where(File.path == str(path)))}
+
+    assert engine.analyze_file(path)["status"] == "ok"
+    first = stored()
+    assert set(first) == {"yamnet", "yamnet_layers", "features"}
+    assert engine.analyze_file(path, force=True)["status"] == "ok"
+    assert stored() == first
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.f16")} == kept  # nothing computed, nothing written
+    changed = one_shot("kick", 0)
+    changed[len(changed) // 2] += 0.05  # one sample
+    af.write(path, changed)
+    assert engine.analyze_file(path)["status"] == "ok"
+    assert stored()["yamnet"] != first["yamnet"]
+    assert len(list(folder.rglob("*.f16"))) == len(kept) + 3
