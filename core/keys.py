@@ -6,6 +6,8 @@ Names use one spelling per pitch class: C C# D Eb E F F# G Ab A Bb B.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -46,19 +48,26 @@ def key_name(tonic: int, mode: str) -> str:
     return f"{PITCH_CLASSES[tonic % 12]} {mode}"
 
 
+#: A key as people write it: a letter, an accidental, and a mode word (a lone lower-case
+#: ``m`` is minor; "M" is left out, as some write it for major and some for minor).
+_KEY = re.compile(r"([A-Ga-g])([#b♯♭]?)\s*((?i:major|maj|minor|min)|m)?")
+#: Spaces and case do not matter in a Camelot code ("8A", "8a", "8 A", "08A").
+_CAMELOT = re.compile(r"(\d{1,2})\s*([ABab])")
+
+
 def parse_key(text: str) -> tuple[int, str]:
-    """``"A minor"``, ``"Am"``, ``"F# major"``, ``"Bb"`` or a Camelot code ``"8A"`` → (tonic, mode)."""
+    """A key as a user writes it → (tonic, mode): ``"A minor"``, ``"a minor"``, ``"Am"``,
+    ``"A min"``, ``"F# major"``, ``"F#maj"``, ``"Bb"``, ``"f#"``, ``"E♭"``, or a Camelot code
+    ``"8A"`` (``"8a"``, ``"8 A"``). A key without a mode is major. Raises ValueError."""
     text = text.strip()
-    if text[:-1].isdigit() and text[-1:].upper() in ("A", "B"):
-        return from_camelot(text)
-    parts = text.split()
-    if len(parts) == 2 and parts[1].lower() in MODES:
-        return pitch_class(parts[0]), parts[1].lower()
-    if len(parts) == 1 and text.endswith("m") and len(text) > 1:
-        return pitch_class(text[:-1]), "minor"
-    if len(parts) == 1:
-        return pitch_class(text), "major"
-    raise ValueError(f"unknown key {text!r}")
+    if camelot_code := _CAMELOT.fullmatch(text):
+        return from_camelot("".join(camelot_code.groups()))
+    found = _KEY.fullmatch(text)
+    if found is None:
+        raise ValueError(f"unknown key {text!r}")
+    letter, accidental, mode = found.groups()
+    tonic = pitch_class(letter.upper() + {"♯": "#", "♭": "b"}.get(accidental, accidental))
+    return tonic, "minor" if mode and mode.lower() in ("m", "min", "minor") else "major"
 
 
 def camelot(tonic: int, mode: str) -> str:
@@ -90,7 +99,7 @@ def search_names(text: str, with_compatible: bool = False) -> tuple[str, ...]:
     """The key names a search for ``text`` (a key, "A minor", or a Camelot code, "8A")
     matches: that key, and its :func:`compatible` keys when asked. Raises ValueError."""
     try:
-        tonic, mode = from_camelot(text) if text[:-1].isdigit() else parse_key(text)
+        tonic, mode = parse_key(text)
     except ValueError as exc:
         raise ValueError(f"unknown key {text!r}: use e.g. 'A minor', 'F#' or '8A'") from exc
     found = compatible(tonic, mode) if with_compatible else [(tonic, mode)]

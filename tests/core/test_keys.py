@@ -27,7 +27,9 @@ def test_parse_key_accepts_common_spellings() -> None:
     assert keys.parse_key("Db major") == (1, "major")
     assert keys.parse_key("8A") == (9, "minor")
     assert keys.key_name(*keys.parse_key("Gb minor")) == "F# minor"
-    for bad in ("H major", "C dorian minor", "X"):
+    assert keys.parse_key("a minor") == keys.parse_key("A min") == keys.parse_key("8 a") == (9, "minor")
+    assert keys.parse_key("bb") == keys.parse_key("B\u266d major") == keys.parse_key("Bbmaj") == (10, "major")
+    for bad in ("H major", "C dorian minor", "X", "AM", "13B", "A minor 7"):
         with pytest.raises(ValueError):
             keys.parse_key(bad)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
+from core import keys
 from core.excerpt import ExcerptError, read_excerpt
 from core.export import (
     ExportError,
@@ -17,6 +19,7 @@ from core.export import (
     fade,
     key_shift,
     normalise_gain_db,
+    parse_target_key,
     render_region,
     stretch_factor,
 )
@@ -74,6 +77,30 @@ def test_levels_peak_lufs_limited_and_too_short() -> None:
 def test_bad_options_are_export_errors(options: dict, message: str) -> None:
     with pytest.raises(ExportError, match=message):
         ExportOptions(**options)
+
+
+def test_a_target_key_is_accepted_as_the_error_message_offers_it() -> None:
+    """Every spelling the error offers (a key name, a bare tonic, a Camelot code) is
+    accepted, with the variants people type; export and search read keys alike."""
+    with pytest.raises(ExportError) as raised:
+        ExportOptions(target_key="H minor")
+    offered = re.findall(r"'([^']+)'", str(raised.value).split(":", 1)[1])
+    assert offered == ["A minor", "F#", "8A"]
+    for text in offered:
+        assert parse_target_key(text) == keys.parse_key(text)
+        assert ExportOptions(target_key=text).target_key == text
+    same = {"A minor": ["8A", "8a", "8 A", "08A", "Am", "a minor", "A min", "Amin", " A  minor "],
+            "F# major": ["F#", "f#", "F# major", "F#maj", "Gb", "F\u266f", "2B"],
+            "Eb minor": ["Ebm", "eb minor", "E\u266d min", "D#m", "2A"]}
+    for name, spellings in same.items():
+        for text in spellings:
+            assert keys.key_name(*parse_target_key(text)) == name, text
+            assert keys.search_names(text) == (name,), text
+    assert key_shift("A minor", "5A") == (-6 + 9, "C minor") == key_shift("a minor", "c min")
+    assert key_shift("C major", "9b") == (-5, "G major")
+    for bad in ("13A", "0B", "8C", "AM", "H", "Am7", "", "8"):
+        with pytest.raises(ExportError, match="unknown key"):
+            parse_target_key(bad)
 
 
 def test_names_from_the_template() -> None:
