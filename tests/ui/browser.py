@@ -31,3 +31,42 @@ def collect_errors(page: Page, errors: list[str] | None = None) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     return errors
+
+
+#: Roles of what a person operates: each needs an accessible name.
+CONTROL_ROLES = {"button", "link", "textbox", "searchbox", "combobox", "checkbox", "spinbutton", "slider", "listbox",
+                 "radio", "switch", "menuitem", "tab", "DisclosureTriangle"}
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """The controls shown on ``page`` whose accessible name is empty, as Chromium's own
+    accessibility tree computes it (labels, aria-label, content, title …)."""
+    session = page.context.new_cdp_session(page)
+    try:
+        nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+        unnamed = []
+        for node in nodes:
+            role = node.get("role", {}).get("value")
+            if node.get("ignored") or role not in CONTROL_ROLES:
+                continue
+            if not str(node.get("name", {}).get("value", "")).strip():
+                described = session.send("DOM.describeNode", {"backendNodeId": node["backendDOMNodeId"]})["node"]
+                attributes = described.get("attributes", [])
+                unnamed.append(f"{role} <{described['localName']} {' '.join(attributes)}>")
+        return unnamed
+    finally:
+        session.detach()
+
+
+WIDER_THAN_SCREEN = """() => {
+    const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll("body *")]
+        .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > width + 1
+                       && !e.closest(".visually-hidden, .skip"))
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.getAttribute("class")}`.slice(0, 80));
+}"""
+
+
+def wider_than_screen(page: Page) -> list[str]:
+    """Elements that stick out to the right of the viewport (a page that scrolls sideways)."""
+    return page.evaluate(WIDER_THAN_SCREEN)

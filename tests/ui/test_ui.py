@@ -3,7 +3,9 @@ file view, playback, the keyboard, and a broken file's error."""
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core.engine import AudioSamplerEngine
+from plugins.classifier import Classifier
 from plugins.content import Content
 from plugins.embeddings import Embeddings
 from plugins.features import Features
@@ -22,12 +25,14 @@ from tests import audio_factory as af
 from tests import fault_plugins as bad
 from tests.conftest import make_settings
 from tests.live_server import serve
+from tests.ui.browser import DESKTOP, PHONE, unnamed_controls, wider_than_screen
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 #: The chain the page is tested with: everything the library's columns and the file view
-#: show (bpm, key, content timeline, beats, similar regions) and a plugin that always fails.
-PLUGINS = [Features, Content, TempoMeter, KeyFinder, Embeddings, bad.Raises]
+#: show (bpm, key, content timeline, tag groups, beats, similar regions) and a plugin that
+#: always fails.
+PLUGINS = [Features, Content, Classifier, TempoMeter, KeyFinder, Embeddings, bad.Raises]
 ANALYSIS_TIMEOUT_MS = 240_000
 
 
@@ -160,3 +165,123 @@ def test_a_region_too_short_for_tempo_and_key_says_so(page: Page, server: str) -
         expect(detail.locator(f"[data-plugin={plugin}] .status")).to_have_text("does not apply to this region")
     expect(detail.locator("[data-plugin=features] .status")).to_have_text("done")
     expect(page.locator("#file-regions button").nth(1)).to_have_attribute("aria-current", "true")
+
+
+def region_id(server: str, name: str, index: int) -> int:
+    items = httpx.get(f"{server}/api/regions", params={"query": name}).json()["items"]
+    return next(r["id"] for r in items if r["name"] == name and r["index"] == index)
+
+
+def zip_names(download) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(Path(download.path()).read_bytes())).namelist()
+
+
+def test_tags_packs_and_export(page: Page, server: str) -> None:
+    """Issue 7 on the page: a person's tags on a region and its file, the tag counts as a
+    filter, a pack drawn by category weights and exported, a region exported as a sample."""
+    groove, groove_2, slow = (region_id(server, "groove 120.wav", 0), region_id(server, "groove 120.wav", 1),
+                              region_id(server, "slow 90.wav", 0))
+    page.goto(f"{server}/ui/#/region/{groove}")
+    detail = page.locator("#region-detail")
+    classifier = detail.locator("[data-plugin=classifier]")
+    expect(classifier).to_contain_text("Genre")  # AudioSet's Music is in the genre group
+    expect(classifier).to_contain_text("Drum type")
+
+    mine = detail.locator(".tags-edit").nth(0)
+    mine.get_by_label("Add a tag to this region").fill("stab, Keeper")
+    mine.get_by_label("Add a tag to this region").press("Enter")
+    expect(mine.locator(".tag-chip")).to_have_text(["keeper×", "stab×"])
+    mine.get_by_role("button", name="Remove the tag keeper from this region").click()
+    expect(mine.locator(".tag-chip")).to_have_text(["stab×"])
+    whole_file = detail.locator(".tags-edit").nth(1)
+    expect(whole_file).to_contain_text("Your tags on the whole file")
+    whole_file.get_by_label("Add a tag to the whole file").fill("demo take")
+    whole_file.get_by_role("button", name="Add the tag to the whole file").click()
+    expect(whole_file.locator(".tag-chip")).to_have_text(["demo take×"])
+    assert httpx.post(f"{server}/api/regions/{groove_2}/tags", json={"tags": ["stab"]}).status_code == 200
+    assert httpx.post(f"{server}/api/regions/{slow}/tags", json={"tags": ["bed"]}).status_code == 200
+
+    # a region as a sample: WAV, peak-normalised, in a ZIP with its manifest
+    detail.locator("details.export summary").click()
+    detail.get_by_label("Level").select_option("peak")
+    with page.expect_download() as exported:
+        detail.get_by_role("button", name="Export sample (ZIP)").click()
+    names = zip_names(exported.value)
+    assert exported.value.suggested_filename == "export.zip"
+    assert "export/manifest.json" in names and sum(n.endswith(".wav") for n in names) == 1, names
+    expect(detail.locator(".export-form .message")).to_contain_text("Saved export.zip")
+    assert unnamed_controls(page) == []
+
+    # the library: a person's tags lead the tag counts; one is a filter
+    page.get_by_role("link", name="← Library").click()
+    stab = page.locator("#tag-cloud button", has_text="stab")
+    expect(stab).to_contain_text("2")
+    expect(page.locator("#tag-cloud button", has_text="demo take")).to_have_text("demo take 1 file")
+    stab.click()
+    expect(stab).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("input[name=tag]")).to_have_value("stab")
+    expect(rows(page)).to_have_count(2)
+    stab.click()
+    expect(rows(page)).to_have_count(4)
+
+    # a pack: stab and bed at equal weights, two regions, seeded; then as a ZIP
+    page.locator("#pack summary").click()
+    page.get_by_label("Category", exact=True).fill("stab")
+    page.get_by_role("button", name="Add category").click()
+    page.get_by_label("Category", exact=True).fill("bed")
+    page.get_by_label("Category", exact=True).press("Enter")
+    expect(page.locator("#pack-weights .weight")).to_have_count(2)
+    page.get_by_label("Regions", exact=True).fill("2")
+    page.get_by_label("Seed").fill("7")
+    page.get_by_role("button", name="Draw pack").click()
+    report = page.locator("#pack-report")
+    expect(report).to_contain_text("2 of 2 regions drawn (weights, seed 7)")
+    expect(report.locator("tbody tr", has_text="bed")).to_contain_text("1 (50\u00a0%)")
+    expect(report.locator(".pack-items li")).to_have_count(2)
+    assert httpx.get(f"{server}/api/packs/weights").json()["weights"] == {"stab": 50.0, "bed": 50.0}
+    with page.expect_download() as packed:
+        page.get_by_role("button", name="Export pack (ZIP)").click()
+    names = zip_names(packed.value)
+    assert "pack/manifest.csv" in names and sum(n.endswith(".wav") for n in names) == 2, names
+    assert unnamed_controls(page) == []
+
+
+def test_keyboard_names_and_both_screen_sizes(page: Page, server: str) -> None:
+    """Every control has a name; the main actions work from the keyboard; nothing sticks
+    out sideways at 1280×800 or 390×844."""
+    page.goto(f"{server}/ui/")
+    expect(rows(page)).to_have_count(4)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the library")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator("input[name=query]")).to_be_focused()
+    page.locator("#system summary").click()  # the system panel, open, is checked too
+    expect(page.locator("#system-facts")).to_contain_text("Errors not recorded")
+    assert unnamed_controls(page) == []
+
+    # open a region from the keyboard, step with the arrows, play and pause with space
+    rows(page).first.locator("a").focus()
+    page.keyboard.press("Enter")
+    chips = page.locator("#file-regions button")
+    expect(chips.first).to_have_attribute("aria-current", "true")
+    expect(page.locator("#file-title")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(chips.nth(1)).to_have_attribute("aria-current", "true")
+    page.keyboard.press("Space")
+    expect(page.locator("#play")).to_have_text("Pause")
+    page.keyboard.press("Space")
+    expect(page.locator("#play")).to_have_text("Play")
+    assert unnamed_controls(page) == []
+
+    file_url = page.url
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        page.goto(f"{server}/ui/")
+        expect(rows(page)).to_have_count(4)
+        page.locator("#pack summary").click()
+        assert wider_than_screen(page) == [], size
+        page.goto(file_url)
+        expect(page.locator("#region-detail .plugin").first).to_be_visible()
+        page.locator("details.export summary").click()
+        assert wider_than_screen(page) == [], size

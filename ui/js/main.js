@@ -62,6 +62,10 @@ async function route() {
   $("file-view").hidden = !match;
   document.body.classList.toggle("file-open", Boolean(match));
   if (!match) {
+    if (fileView?.fileId) {  // back from a file: its tags may have changed, or other pages' analyses landed
+      library.refresh();
+      tagCloud.refresh();
+    }
     fileView?.close();
     return;
   }

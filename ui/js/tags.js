@@ -72,12 +72,20 @@ export function setupTagCloud({ list, datalist, tagInput }) {
       return;
     }
     datalist.replaceChildren(...counts.map((c) => el("option", { value: c.tag }, `${c.tag} (${c.regions})`)));
-    list.replaceChildren(...counts.slice(0, CLOUD_SIZE).map((c) => {
-      const mine = c.user.regions + c.user.files > 0;
-      const button = el("button", { type: "button", class: `tag-count${mine ? " mine" : ""}`,
-        "aria-label": `${c.tag} ${c.regions} region${c.regions === 1 ? "" : "s"}`, title: "Filter the library by this tag",
+    // A person's own tags first (they are what a person sorts by), then the models', most used first.
+    const mine = (c) => c.user.regions + c.user.files > 0;
+    const shown = [...counts.filter(mine), ...counts.filter((c) => !mine(c))].slice(0, CLOUD_SIZE);
+    list.replaceChildren(...shown.map((c) => {
+      // regions tagged themselves; a file's tag (which finds all its regions) is counted in files
+      const files = c.user.files + c.model.files;
+      const count = [c.regions ? `${c.regions.toLocaleString("en")}` : "",
+        files ? `${files.toLocaleString("en")} file${files === 1 ? "" : "s"}` : ""].filter(Boolean).join(" · ");
+      const spoken = [c.regions ? `${c.regions} region${c.regions === 1 ? "" : "s"}` : "",
+        files ? `${files} file${files === 1 ? "" : "s"}` : ""].filter(Boolean).join(", ");
+      const button = el("button", { type: "button", class: `tag-count${mine(c) ? " mine" : ""}`,
+        "aria-label": `${c.tag} ${spoken}`, title: "Filter the library by this tag",
         "aria-pressed": String(tagInput.value.trim().toLowerCase() === c.tag) }, c.tag, " ",
-      el("span", { class: "count" }, c.regions.toLocaleString("en")));
+      el("span", { class: "count" }, count));
       button.addEventListener("click", () => {
         tagInput.value = button.getAttribute("aria-pressed") === "true" ? "" : c.tag;
         for (const other of list.querySelectorAll("button")) other.setAttribute("aria-pressed", "false");
