@@ -4,6 +4,7 @@ tagger``.
     python main.py serve                        # HTTP API + UI on 127.0.0.1:8000
     python main.py analyze a.wav dir/ --json    # the stable JSON of DESIGN.md
     python main.py scan ~/Samples               # recursive, with a progress bar
+    python main.py scan ~/Samples --cluster tcp://HOST:8786   # on a Dask cluster (or: --cluster local)
     python main.py plugins                      # installed plugins and their order
     python main.py search --bpm 118-124 --key 8A --compatible --tag kick
     python main.py similar 42 -k 10             # regions most like region 42
@@ -20,6 +21,7 @@ usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -53,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--plugins", help="comma-separated plugin names (default: all)")
         sub.add_argument("--force", action="store_true", help="re-analyse files even when unchanged")
         sub.add_argument("--json", action="store_true", help="print a JSON array of file reports")
+        sub.add_argument("--cluster", metavar="ADDRESS",
+                         help="run each file as a task on the Dask cluster whose scheduler is at ADDRESS "
+                              "(tcp://HOST:8786; the database must be one the workers share), or 'local' for a "
+                              "LocalCluster of AUDIO_SAMPLER_WORKERS processes on this machine")
         sub.set_defaults(command=_analyze, progress_bar=name == "scan")
 
     plugins = commands.add_parser("plugins", help="list the installed plugins in run order")
@@ -130,21 +136,22 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from core.engine import AudioSamplerEngine, expand_paths
+    from core.cluster import ClusterError
+    from core.engine import expand_paths
     from core.plugin import PluginError
 
     names = [n.strip() for n in args.plugins.split(",") if n.strip()] if args.plugins else None
-    try:
-        engine = AudioSamplerEngine()
-        engine.select_plugins(names)
-    except PluginError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     reports = []
-    with engine:
+    with contextlib.ExitStack() as stack:
+        try:
+            analyzer = stack.enter_context(_cluster_scan(args.cluster) if args.cluster else _engine())
+            analyzer.select_plugins(names)
+        except (PluginError, ClusterError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         files = list(expand_paths(args.paths))
         bar = _progress_bar(len(files)) if args.progress_bar else None
-        for report in engine.analyze_paths(files, plugins=names, force=args.force):
+        for report in analyzer.analyze_paths(files, plugins=names, force=args.force):
             reports.append(report)
             if bar is not None:
                 bar.set_postfix_str(Path(report["path"]).name[:40], refresh=False)
@@ -153,6 +160,10 @@ def _analyze(args: argparse.Namespace) -> int:
                 print(_one_line(report), flush=True)
         if bar is not None:
             bar.close()
+        reran = getattr(analyzer, "attempts", {})
+    if args.cluster:  # reports come as files finish: list them in the order of the files
+        order = {str(path.expanduser().absolute()): i for i, path in enumerate(files)}
+        reports.sort(key=lambda r: order.get(r["path"], len(order)))
     if args.json:
         json.dump(reports, sys.stdout, indent=2)
         print()
@@ -162,7 +173,24 @@ def _analyze(args: argparse.Namespace) -> int:
         for report in reports:
             if report["status"] != "ok":
                 print(_one_line(report), file=sys.stderr)
+    if reran:
+        print(f"{len(reran)} files ran more than once on the cluster (a worker lost, or a retry): "
+              + ", ".join(f"{Path(path).name} ({runs}×)" for path, runs in sorted(reran.items())), file=sys.stderr)
     return 1 if any(r["status"] != "ok" for r in reports) else 0
+
+
+def _engine():
+    from core.engine import AudioSamplerEngine
+
+    return AudioSamplerEngine()
+
+
+def _cluster_scan(address: str):
+    from core import cluster
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    return cluster.scanning(address, settings)
 
 
 def _plugins(args: argparse.Namespace) -> int:
