@@ -9,7 +9,7 @@ const PAGE = 50;
 const TYPING_PAUSE_MS = 250;
 
 /** Wire the filter form, table and pager. Returns { refresh(), filters(), ready: the first page shown }. */
-export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
+export function setupLibrary({ form, table, count, prev, next, pageLabel, pageNumber, pageCount }) {
   const keySelect = form.elements.key;
   keySelect.append(...CAMELOT.map(([code, name]) => el("option", { value: code }, `${name} · ${code}`)));
   let offset = 0;
@@ -34,6 +34,7 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
 
   async function refresh() {
     const ticket = ++shown;
+    performance.mark("library-asked");
     let page;
     try {
       page = await getJSON("/api/regions", params());
@@ -46,11 +47,17 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
     const last = Math.min(offset + page.items.length, page.total);
     count.textContent = page.total === 0 ? "No regions match." :
       `${page.total.toLocaleString("en")} region${page.total === 1 ? "" : "s"}`;
-    pageLabel.textContent = page.total ? `${offset + 1}–${last} of ${page.total.toLocaleString("en")}` : "";
+    pageLabel.textContent = page.total ? `${(offset + 1).toLocaleString("en")}–${last.toLocaleString("en")} of `
+      + `${page.total.toLocaleString("en")}` : "";
     prev.disabled = offset === 0;
     next.disabled = last >= page.total;
+    const pages = Math.max(1, Math.ceil(page.total / PAGE));
+    pageNumber.max = pages;
+    pageNumber.value = Math.floor(offset / PAGE) + 1;
+    pageCount.textContent = `of ${pages.toLocaleString("en")}`;
     table.dataset.loaded = "true";
     performance.mark("library-rendered");
+    performance.measure("library-page", "library-asked", "library-rendered");
   }
 
   function filtersChanged(event) {
@@ -64,6 +71,12 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel }) {
   form.addEventListener("submit", (event) => event.preventDefault());
   prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
   next.addEventListener("click", () => { offset += PAGE; refresh(); });
+  pageNumber.addEventListener("change", () => {
+    const wanted = Math.round(Number(pageNumber.value));
+    if (!Number.isFinite(wanted) || wanted < 1) return;
+    offset = (Math.min(wanted, Number(pageNumber.max) || wanted) - 1) * PAGE;
+    refresh();
+  });
   return { refresh, filters, ready: refresh() };
 }
 

@@ -9,7 +9,8 @@ import { setupUpload } from "./upload.js";
 const $ = (id) => document.getElementById(id);
 
 const library = setupLibrary({ form: $("filters"), table: $("regions"), count: $("library-count"),
-  prev: $("page-prev"), next: $("page-next"), pageLabel: $("page-label") });
+  prev: $("page-prev"), next: $("page-next"), pageLabel: $("page-label"), pageNumber: $("page-number"),
+  pageCount: $("page-count") });
 
 let refreshTimer = null;
 const upload = setupUpload({
