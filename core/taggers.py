@@ -16,17 +16,20 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from core import tagger, tagger_report
-from core.tagger import Tagger, TaggerError
 from database import taggers as store
 from database.session import Database
 from database.tags import clean_tags
+
+if TYPE_CHECKING:
+    from core.tagger import Tagger
+
+# scikit-learn (core.tagger, core.tagger_report) is imported by the functions that use it: it
+# takes seconds, and the server imports this module when it starts.
 
 #: Share of the labelled regions held out for the report.
 HELD_OUT = 0.25
@@ -35,6 +38,8 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 def check_name(name: str) -> str:
     """Raises TaggerError for a name that is not 1-40 of a-z, 0-9, ``_``, ``-``."""
+    from core.tagger import TaggerError
+
     if not NAME.fullmatch(name):
         raise TaggerError(f"a tagger name is 1-40 lower-case letters, digits, _ or -, not {name!r}")
     return name
@@ -42,6 +47,8 @@ def check_name(name: str) -> str:
 
 def health(database: Database, classes: list[str], kind: str, negatives: list[str] | None = None) -> dict[str, Any]:
     """The report before training: counts per class, gates, negatives and left-out regions."""
+    from core import tagger_report
+
     classes = clean_tags(classes)
     with database.session() as session:
         data = store.training_set(session, classes, kind, negatives)
@@ -54,6 +61,11 @@ def train(database: Database, folder: Path, name: str, classes: list[str], kind:
           negatives: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
     """Train tagger ``name`` on ``classes`` (tags) from the stored ``kind`` vectors, save it
     and its report in ``folder``; returns the report. Raises TaggerError."""
+    from sklearn.model_selection import train_test_split
+
+    from core import tagger, tagger_report
+    from core.tagger import Tagger, TaggerError
+
     check_name(name)
     classes = clean_tags(classes)
     with database.session() as session:
@@ -101,6 +113,8 @@ def scan(database: Database, folder: Path, name: str, threshold: float | None = 
     """Label every region without a user tag of the tagger's classes: its best class and
     calibrated probability as a model tag, or "unknown" (no tag) under the threshold.
     Returns ``{"scanned", "unknown", "tags": {tag: n}, "kept", "threshold"}``."""
+    from core import tagger
+
     kept: Tagger = load(folder, name)
     if threshold is not None:
         kept.threshold = threshold
@@ -126,6 +140,8 @@ def scan(database: Database, folder: Path, name: str, threshold: float | None = 
 
 def load(folder: Path, name: str) -> Tagger:
     """The saved tagger ``name``. Raises TaggerError when there is none."""
+    from core.tagger import TaggerError
+
     path = folder / f"{check_name(name)}.joblib"
     if not path.is_file():
         raise TaggerError(f"no tagger named {name!r}: train it first (tagger train {name} --classes …)")
@@ -134,6 +150,8 @@ def load(folder: Path, name: str) -> Tagger:
 
 def saved_report(folder: Path, name: str) -> dict[str, Any]:
     """The report saved when ``name`` was last trained. Raises TaggerError."""
+    from core.tagger import TaggerError
+
     path = folder / f"{check_name(name)}.json"
     if not path.is_file():
         raise TaggerError(f"no tagger named {name!r}: train it first (tagger train {name} --classes …)")
