@@ -13,16 +13,27 @@ export function setupPack({ details, form, weightsList, categoryInput, addButton
   const weights = new Map();  // category → weight 0-100, in the order added
   let loaded = false;
 
+  // Each slider shows its category's share of the pack: its weight over the sum of all.
+  const outputs = new Map();
+  function showShares() {
+    const sum = [...weights.values()].reduce((a, b) => a + b, 0);
+    for (const [tag, [range, output]] of outputs) {
+      const share = sum ? `${Math.round((100 * weights.get(tag)) / sum)}\u00a0%` : "–";
+      output.textContent = share;
+      range.setAttribute("aria-valuetext", `${share} of the pack`);
+    }
+  }
+
   function showWeights() {
+    outputs.clear();
     weightsList.replaceChildren(...[...weights].map(([tag, weight]) => {
       const id = `weight-${[...tag].map((c) => c.codePointAt(0).toString(16)).join("")}`;
-      const range = el("input", { type: "range", id, min: 0, max: 100, step: 1, value: weight,
-        "aria-valuetext": `${weight}` });
-      const shown = el("output", { for: id }, `${weight}`);
+      const range = el("input", { type: "range", id, min: 0, max: 100, step: 1, value: weight });
+      const shown = el("output", { for: id });
+      outputs.set(tag, [range, shown]);
       range.addEventListener("input", () => {
         weights.set(tag, Number(range.value));
-        shown.textContent = range.value;
-        range.setAttribute("aria-valuetext", range.value);
+        showShares();
       });
       const remove = el("button", { type: "button", class: "small remove", "aria-label": `Remove the category ${tag}`,
         title: "Remove" }, "×");
@@ -30,6 +41,7 @@ export function setupPack({ details, form, weightsList, categoryInput, addButton
       return el("li", { class: "weight" }, el("label", { for: id }, tag), range, shown, remove);
     }));
     if (weights.size === 0) weightsList.append(el("li", { class: "muted" }, "No category yet: add tags below."));
+    showShares();
   }
 
   function addCategory() {
@@ -75,7 +87,6 @@ export function setupPack({ details, form, weightsList, categoryInput, addButton
       return;
     }
     message.textContent = "";
-    form.elements.seed.placeholder = `random (last: ${pack.report.seed})`;
     showReport(pack);
   }
 
@@ -94,7 +105,7 @@ export function setupPack({ details, form, weightsList, categoryInput, addButton
       el("ol", { class: "pack-items" }, ...items.slice(0, SHOWN_ITEMS).map((item) => el("li", {},
         el("a", { href: `#/region/${item.id}` }, fmt.regionName(item)),
         el("span", { class: "muted" }, ` ${fmt.duration(item.duration_s)} · ${fmt.bpm(item.bpm)} BPM`)))),
-      items.length > SHOWN_ITEMS ? el("p", { class: "muted" }, `… and ${items.length - SHOWN_ITEMS} more.`) : null);
+      ...(items.length > SHOWN_ITEMS ? [el("p", { class: "muted" }, `… and ${items.length - SHOWN_ITEMS} more.`)] : []));
   }
 
   async function exportPack() {

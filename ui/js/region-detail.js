@@ -49,7 +49,7 @@ function exportForm(region) {
     el("label", {}, "Fades, ms", el("input", { name: "fade", type: "number", min: 0, max: 60000, step: 1, value: 0,
       inputmode: "numeric" })),
     el("label", {}, "Stretch to BPM", el("input", { name: "target_bpm", type: "number", min: 20, max: 400, step: "any",
-      inputmode: "decimal", placeholder: region.bpm ? fmt.bpm(region.bpm) : "–", disabled: !region.bpm })),
+      inputmode: "decimal", placeholder: region.bpm ? `now ${fmt.bpm(region.bpm)}` : "no tempo", disabled: !region.bpm })),
     select("target_key", "Shift to key", [["", region.key ? `as is (${region.key})` : "as is"],
       ...(region.key ? CAMELOT.map(([code, name]) => [name, `${name} · ${code}`]) : [])]),
     button, message);

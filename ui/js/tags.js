@@ -4,7 +4,7 @@
 import { ApiError, deleteJSON, getJSON, postJSON } from "./api.js";
 import { el } from "./dom.js";
 
-const CLOUD_SIZE = 24;
+const CLOUD_SIZE = 14;  // the rest are offered as you type in the Tag filter
 const listeners = new Set();
 
 /** Run `callback` whenever a tag is added or removed on this page. */
