@@ -6,7 +6,9 @@
 Starts a server of its own (a temporary data folder, every plugin), uploads generated
 files through the page (a drum loop in two takes, chords in a key, speech when espeak-ng
 is there, and a broken file), waits for their analysis, then writes
-``library-WxH.png`` and ``file-WxH.png`` (whole pages) into ``bench/out/screenshots/``.
+``library-WxH.png``, ``pack-WxH.png`` (the pack builder after a draw) and ``file-WxH.png``
+(whole pages), and ``file-export-WxH.png`` (the export form and tags, as the screen shows
+them) into ``bench/out/screenshots/``.
 Exits with 1 if the page logged a console error.
 """
 
@@ -18,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import httpx
 import numpy as np
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -47,16 +50,39 @@ def make_files(folder: Path) -> list[Path]:
     return [*files, broken]
 
 
+def tag_some(base: str) -> None:
+    """A person's tags on the drum loop's regions and on the chords, and pack weights for them."""
+    regions = httpx.get(f"{base}/api/regions", params={"limit": 100}).json()["items"]
+    for region in regions:
+        tag = "beat" if region["name"].startswith("drum loop") else "keys" if region["name"].startswith("chords") \
+            else None
+        if tag:
+            httpx.post(f"{base}/api/regions/{region['id']}/tags", json={"tags": [tag, "keeper"]}).raise_for_status()
+    httpx.put(f"{base}/api/packs/weights", json={"weights": {"beat": 0.6, "keys": 0.4}}).raise_for_status()
+
+
 def shoot(page: Page, base: str, out: Path, size: dict[str, int]) -> None:
     label = f"{size['width']}x{size['height']}"
     page.set_viewport_size(size)
     page.goto(f"{base}/ui/")
     expect(page.locator("#regions tbody tr").first).to_be_visible()
+    expect(page.locator("#tag-cloud button").first).to_be_visible()
     page.screenshot(path=out / f"library-{label}.png", full_page=True)
+    page.locator("#pack summary").click()
+    expect(page.locator("#pack-weights .weight")).to_have_count(2)
+    page.fill("#pack-form input[name=size]", "3")
+    page.get_by_role("button", name="Draw pack").click()
+    expect(page.locator("#pack-report table")).to_be_visible()
+    page.screenshot(path=out / f"pack-{label}.png", full_page=True)
+    page.locator("#pack summary").click()
     page.locator("#regions tbody tr", has_text="drum loop").first.locator("a").click()
     expect(page.locator("#region-detail .plugin").first).to_be_visible()
+    expect(page.locator("#region-detail .file-tags .tags-edit")).to_be_visible()
     page.wait_for_timeout(500)  # the zoom view's scroll to the region
     page.screenshot(path=out / f"file-{label}.png", full_page=True)
+    page.locator("#region-detail details.export summary").click()
+    page.locator("#region-detail .tag-editors").scroll_into_view_if_needed()
+    page.screenshot(path=out / f"file-export-{label}.png")
 
 
 def main() -> int:
@@ -74,6 +100,7 @@ def main() -> int:
             page.set_input_files("#file-input", [str(f) for f in files])
             expect(page.locator("#batches .batch-summary")).to_contain_text("analysed", timeout=ANALYSIS_TIMEOUT_MS)
             page.screenshot(path=args.out / "upload-1280x800.png")
+            tag_some(base)
             for size in (DESKTOP, PHONE):
                 shoot(page, base, args.out, size)
             browser.close()
