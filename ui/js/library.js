@@ -55,6 +55,8 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel, pageNu
     pageNumber.max = pages;
     pageNumber.value = Math.floor(offset / PAGE) + 1;
     pageCount.textContent = `of ${pages.toLocaleString("en")}`;
+    table.hidden = page.total === 0;  // no empty header row
+    prev.parentElement.hidden = page.total === 0;
     table.dataset.loaded = "true";
     performance.mark("library-rendered");
     performance.measure("library-page", "library-asked", "library-rendered");

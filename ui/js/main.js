@@ -34,8 +34,6 @@ library.ready.then(() => {
 // The pack builder loads when it is first opened.
 $("pack").addEventListener("toggle", async () => {
   const { setupPack } = await import("./pack.js");
-  if ($("pack").dataset.ready) return;
-  $("pack").dataset.ready = "true";
   setupPack({ details: $("pack"), form: $("pack-form"), weightsList: $("pack-weights"), categoryInput: $("pack-category"),
     addButton: $("pack-add"), exportButton: $("pack-export"), message: $("pack-message"), report: $("pack-report"),
     filters: library.filters });
