@@ -1,6 +1,7 @@
 """The page against a server that asks for its API token (bound beyond loopback): the
 token prompt, a job followed again after a reload and cancelled, an AIFF file played
-through the server's WAV of it, and a region dragged out of the page."""
+through the server's WAV of it, a region dragged out of the page, and the storage errors
+no file records shown in the system panel."""
 
 from __future__ import annotations
 
@@ -37,12 +38,16 @@ class Slow(Plugin):
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def secured_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioSamplerEngine]:
     settings = make_settings(tmp_path_factory.mktemp("secured"), host="0.0.0.0", api_token=TOKEN)
-    engine = AudioSamplerEngine(settings, plugins=[Features, Slow])
-    with serve(settings, engine) as base:  # on loopback, but in token mode as if it were not
+    with AudioSamplerEngine(settings, plugins=[Features, Slow]) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def secured(secured_engine: AudioSamplerEngine) -> Iterator[str]:
+    with serve(secured_engine.settings, secured_engine) as base:  # on loopback, but in token mode
         yield base
-    engine.close()
 
 
 def sign_in(page: Page, base: str, console_errors: list[str]) -> None:
@@ -126,3 +131,17 @@ def test_aiff_plays_as_wav_and_a_region_drags_out(page: Page, secured: str, cons
         return [answer.status, String.fromCharCode(...bytes.slice(0, 4))];
     }""", url)
     assert head == [200, "RIFF"]  # served to the page's session cookie, as the OS's download would be
+
+
+def test_the_system_panel_shows_errors_no_file_records(page: Page, secured: str, secured_engine: AudioSamplerEngine,
+                                                      console_errors: list[str]) -> None:
+    secured_engine.note_unrecorded("/library/full disk.wav", "storage_error",
+                                   "database error: database or disk is full")
+    sign_in(page, secured, console_errors)
+    expect(page.locator("#system-summary")).to_contain_text("1 unrecorded error", timeout=30_000)
+    page.locator("#system summary").click()
+    facts = page.locator("#system-facts")
+    expect(facts).to_contain_text("Errors not recorded")
+    expect(facts.locator(".unrecorded li")).to_have_count(1)
+    expect(facts.locator(".unrecorded li")).to_contain_text("full disk.wav storage error: database error: database or "
+                                                            "disk is full")
