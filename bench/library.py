@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from database.models import File, Region, RegionVector, Tag
+from core import waveform
+from core.tasks import REGION_PEAK_POINTS
+from database.models import File, Region, RegionPeaks, RegionVector, Tag
 from database.session import Database
 
 KEYS = [f"{tonic} {mode}" for tonic in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -19,14 +21,18 @@ PER_GROUP = 50
 BATCH = 50_000
 
 
-def fill(database: Database, size: int, rng: np.random.Generator, centres: np.ndarray | None = None) -> None:
+def fill(database: Database, size: int, rng: np.random.Generator, centres: np.ndarray | None = None,
+         peaks: bool = False) -> None:
     """Write ``size`` regions. With ``centres`` (float32 [n, dim], unit rows), each region
     gets a vector: groups of ``PER_GROUP`` around a point near a centre, and the last region
-    of every file a copy of the one before it (cosine ≈ 0.999)."""
+    of every file a copy of the one before it (cosine ≈ 0.999). With ``peaks``, each region
+    its own peaks as the engine stores them (about 8 kB of JSON), so that the database
+    weighs what a real library's does."""
     groups = None
     if centres is not None:
         groups = centres[rng.integers(len(centres), size=size // PER_GROUP + 1)]
         groups = unit(groups + 0.6 * unit(rng.normal(size=groups.shape)))
+    shape = waveform.peaks(rng.uniform(-1, 1, 22_050).astype(np.float32), 22_050, REGION_PEAK_POINTS).to_dict()
     with database.engine.begin() as connection:
         connection.execute(File.__table__.insert(), [
             {"id": f + 1, "path": f"/bench/{f:06d}.wav", "name": f"take_{f:06d}.wav", "content_hash": f"{f:064d}",
@@ -36,10 +42,13 @@ def fill(database: Database, size: int, rng: np.random.Generator, centres: np.nd
             connection.execute(Region.__table__.insert(), [
                 {"id": int(i) + 1, "file_id": int(i) // PER_FILE + 1, "file_name": f"take_{int(i) // PER_FILE:06d}.wav",
                  "index": int(i) % PER_FILE,
-                 "start_s": 0.0, "end_s": 2.0, "duration_s": float(rng.uniform(0.1, 30.0)), "peaks": {},
+                 "start_s": 0.0, "end_s": 2.0, "duration_s": float(rng.uniform(0.1, 30.0)),
                  "bpm": float(rng.uniform(60, 180)), "key": KEYS[int(rng.integers(len(KEYS)))],
                  "loudness_lufs": float(rng.uniform(-40, -6)), "content": CONTENT[int(rng.integers(len(CONTENT)))]}
                 for i in ids])
+            if peaks:
+                connection.execute(RegionPeaks.__table__.insert(), [{"region_id": int(i) + 1, "peaks": shape}
+                                                                    for i in ids])
             connection.execute(Tag.__table__.insert(), [
                 {"region_id": int(i) + 1, "tag": tag, "source": "model", "confidence": float(rng.uniform())}
                 for i in ids for tag in rng.choice(TAGS, 3, replace=False)])

@@ -1,7 +1,8 @@
 """SQLAlchemy 2 models. Alembic (``database/migrations``) owns the schema built from them.
 
 files ─< regions ─< region_analysis
-  │         └─< region_vectors (one per embedding model)
+  │         ├─< region_vectors (one per embedding model)
+  │         └── region_peaks (one row each)
   │└── file_summary, waveforms (one row each)
   └─< tags >─ regions (a tag belongs to a file or to a region)
 category_weights (sample packs' weights per tag)
@@ -27,9 +28,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 #: JSON column: JSONB on PostgreSQL (indexable), JSON text elsewhere.
@@ -96,6 +99,18 @@ class File(Base):
     waveform: Mapped[Waveform | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
+#: The columns a region search filters on. Each facet leads an index of its own, followed
+#: by ``id`` (the sort order's tie-break) and all the others, and the listing index (by
+#: file name) holds them all too: whichever index a search starts from, its other
+#: conditions are checked in the index, never in the table.
+SEARCH_COLUMNS = ("bpm", "key", "content", "loudness_lufs", "duration_s", "file_id")
+SEARCH_FACETS = SEARCH_COLUMNS[:-1]
+
+
+def _facet_index(facet: str) -> Index:
+    return Index(f"ix_regions_{facet}", facet, "id", *(c for c in SEARCH_COLUMNS if c != facet))
+
+
 class Region(Base):
     """A stretch of sound between silences. start_s, end_s: seconds in the file.
 
@@ -104,8 +119,8 @@ class Region(Base):
     __tablename__ = "regions"
     __table_args__ = (
         UniqueConstraint("file_id", "index"),
-        # the default listing by name, filtered by facets, read from the index alone
-        Index("ix_regions_listing", "file_name", "index", "id", "bpm", "key", "content", "loudness_lufs", "duration_s"),
+        Index("ix_regions_listing", "file_name", "index", "id", *SEARCH_COLUMNS),
+        *(_facet_index(facet) for facet in SEARCH_FACETS),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,22 +131,45 @@ class Region(Base):
     index: Mapped[int] = mapped_column(Integer)
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
-    duration_s: Mapped[float] = mapped_column(Float, index=True)
-    #: Search facets copied from the plugins' results (database.store.FACETS), indexed.
-    bpm: Mapped[float | None] = mapped_column(Float, index=True)
-    key: Mapped[str | None] = mapped_column(String(16), index=True)
-    loudness_lufs: Mapped[float | None] = mapped_column(Float, index=True)
-    content: Mapped[str | None] = mapped_column(String(16), index=True)
-    #: Small min/max waveform of the region itself (core.waveform dict).
-    peaks: Mapped[dict[str, Any]] = mapped_column(JsonType)
-
+    duration_s: Mapped[float] = mapped_column(Float)
+    #: Search facets copied from the plugins' results (database.store.FACETS), see SEARCH_COLUMNS for their indexes.
+    bpm: Mapped[float | None] = mapped_column(Float)
+    key: Mapped[str | None] = mapped_column(String(16))
+    loudness_lufs: Mapped[float | None] = mapped_column(Float)
+    content: Mapped[str | None] = mapped_column(String(16))
     file: Mapped[File] = relationship(back_populates="regions")
+    peaks_row: Mapped[RegionPeaks | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     analyses: Mapped[list[RegionAnalysis]] = relationship(
         back_populates="region", cascade="all, delete-orphan", passive_deletes=True, order_by="RegionAnalysis.id"
     )
     #: The region's own tags (user and model); a file's tags hang on the file.
     tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     vectors: Mapped[list[RegionVector]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    @hybrid_property
+    def peaks(self) -> dict[str, Any] | None:
+        """Small min/max waveform of the region itself (core.waveform dict), kept in
+        ``region_peaks``; in a query, a subquery of it."""
+        return self.peaks_row.peaks if self.peaks_row is not None else None
+
+    @peaks.inplace.setter
+    def _peaks_setter(self, value: dict[str, Any]) -> None:
+        self.peaks_row = RegionPeaks(peaks=value)
+
+    @peaks.inplace.expression
+    @classmethod
+    def _peaks_expression(cls):
+        return select(RegionPeaks.peaks).where(RegionPeaks.region_id == cls.id).scalar_subquery()
+
+
+class RegionPeaks(Base):
+    """A region's own small min/max waveform (core.waveform dict, ~8 kB of JSON), apart
+    from ``regions`` so that the rows a search reads stay narrow."""
+
+    __tablename__ = "region_peaks"
+
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True)
+    peaks: Mapped[dict[str, Any]] = mapped_column(JsonType)
 
 
 class RegionAnalysis(Base):

@@ -147,8 +147,14 @@ SIMILAR_FILTER_WIDEN = 16
 SIMILAR_SELECT_MAX = 200_000
 
 
-def region_filters(query: RegionQuery) -> list:
-    """The SQL conditions on ``regions`` that ``query``'s filters make (none for no filter)."""
+def region_filters(query: RegionQuery, narrowed: bool = False) -> list:
+    """The SQL conditions on ``regions`` that ``query``'s filters make (none for no filter).
+
+    The tag and text conditions take one of two forms. When a column condition (or
+    ``narrowed``: the caller's own, such as a list of ids) picks the rows first, each row
+    left is probed with EXISTS in the tags' per-region index; when they are the only
+    conditions, they are IN sets the database starts from, instead of probing every region.
+    """
     ranges = (
         (Region.bpm, query.bpm_min, query.bpm_max),
         (Region.duration_s, query.duration_min, query.duration_max),
@@ -166,34 +172,74 @@ def region_filters(query: RegionQuery) -> list:
         filters.append(Region.content == query.content)
     if query.file_id is not None:
         filters.append(Region.file_id == query.file_id)
+    probe = narrowed or bool(filters)
     if query.text:
-        named = select(File.id).where(func.lower(File.name).like(f"%{query.text.lower()}%"))
-        filters.append(or_(Region.file_id.in_(named), _tagged(query.text)))
+        filters.append(or_(_named(query.text.lower(), probe), _tagged(query.text, None, probe)))
     if query.tag:
-        filters.append(_tagged(query.tag, query.tag_min))
+        filters.append(_tagged(query.tag, query.tag_min, probe))
     return filters
 
 
-def _tagged(tag: str, min_confidence: float | None = None):
+def _named(text: str, probe: bool):
+    """Whether the region's file name contains ``text`` (lower case)."""
+    if probe:
+        return (select(File.id).where(File.id == Region.file_id, func.lower(File.name).contains(text, autoescape=True))
+                .correlate(Region).exists())
+    return Region.file_id.in_(select(File.id).where(func.lower(File.name).contains(text, autoescape=True)))
+
+
+def _tagged(tag: str, min_confidence: float | None, probe: bool):
     """Whether the region, or its file, has ``tag`` (with at least ``min_confidence``)."""
     conditions = [Tag.tag == normalise_tag(tag)]
     if min_confidence is not None:
         conditions.append(or_(Tag.confidence.is_(None), Tag.confidence >= min_confidence))
+    if probe:  # SQLite, without statistics, would rather scan the tag's rows of every confidence
+        return or_(select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
+                   .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists(),
+                   select(Tag.id).where(Tag.file_id == Region.file_id, *conditions).correlate(Region).exists())
     return or_(Region.id.in_(select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None))),
                Region.file_id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
 
 
 def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
-    """Regions that match ``query``: (how many in all, one page of list rows)."""
+    """Regions that match ``query``: (how many in all, one page of list rows).
+
+    A page of many matches is read along the index of its sort order until it is full
+    (each region passed checked on the way); a page of few is sorted from their ids,
+    which the indexes alone give (``SEARCH_COLUMNS``)."""
     filters = region_filters(query)
     total = session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
+    if total <= query.offset:
+        return total, []
     if query.sort == "name":  # never NULL, so the order is the listing index's own
         order = [c.desc() if query.descending else c.asc() for c in (*SORTS["name"], Region.id)]
     else:  # regions without the facet (not analysed, or failed) last either way, on every backend
         order = [*((c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]), Region.id]
-    rows = session.execute(select(*ROW_COLUMNS).join(File).where(*filters)
-                           .order_by(*order).limit(query.limit).offset(query.offset)).all()
-    return total, region_rows(session, rows)
+    page = select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
+    if filters and query.sort in SORT_INDEXES and _walk_is_cheaper(session, query, total):
+        page = page.where(*region_filters(query, narrowed=True))
+        page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
+    elif filters:
+        page = page.where(Region.id.in_(select(Region.id).where(*filters).correlate(None)))
+    return total, region_rows(session, session.execute(page).all())
+
+
+#: The index that holds the regions in each sort order. A filtered page is read along
+#: it when that is cheaper (:func:`_walk_is_cheaper`); SQLite, which keeps no statistics
+#: of how many rows a range matches, is told so with ``INDEXED BY``.
+SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration": "ix_regions_duration_s",
+                "loudness": "ix_regions_loudness_lufs", "key": "ix_regions_key"}
+
+
+def _walk_is_cheaper(session: Session, query: RegionQuery, total: int) -> bool:
+    """Whether reading regions in sort order until the page is full beats sorting all
+    ``total`` matches: matches spread evenly, the walk reads about (offset + limit) · N / total
+    of the N regions, and the sort reads the ``total`` matches. A file name's matches are
+    whole files, side by side in name order, not spread: they are sorted."""
+    if query.text and query.sort == "name":
+        return False
+    regions = session.scalar(select(func.max(Region.id))) or 0  # N, at least as large: ids only grow
+    return total * total >= (query.offset + query.limit) * regions
 
 
 #: The columns of a list row (no ORM objects: a page of rows costs one light query).
@@ -239,9 +285,11 @@ def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[s
     """Files with at least one region that matches ``query`` (sorted by name), with
     their summary and how many of their regions matched."""
     filters = region_filters(query)
+    total = session.scalar(select(func.count(func.distinct(Region.file_id))).where(*filters)) or 0
+    if total <= query.offset:
+        return total, []
     matching = (select(Region.file_id, func.count().label("matches")).where(*filters)
                 .group_by(Region.file_id).subquery())
-    total = session.scalar(select(func.count()).select_from(matching)) or 0
     name = File.name.desc() if query.descending else File.name.asc()
     rows = session.execute(
         select(File, matching.c.matches).join(matching, matching.c.file_id == File.id)
@@ -299,13 +347,14 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
     vector = as_vector(target.vector)
     filters = region_filters(query) if query is not None else []
     filtered = bool(filters)
+    checks = region_filters(query, narrowed=True) if filtered else []  # on candidates only
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
-    best = _rescore(session, index, target, vector, index.search(vector, wanted), filters, count)
+    best = _rescore(session, index, target, vector, index.search(vector, wanted), checks, count)
     if filtered and len(best) < count:
         allowed = session.scalars(select(Region.id).where(*filters).limit(SIMILAR_SELECT_MAX + 1)).all()
         if len(allowed) <= SIMILAR_SELECT_MAX:
             candidates = index.search(vector, wanted, allowed=np.array(allowed, np.int64))
-            best = _rescore(session, index, target, vector, candidates, filters, count)
+            best = _rescore(session, index, target, vector, candidates, checks, count)
     rows = session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(best))).all()
     return sorted(({**row, "score": round(best[row["id"]], 5)} for row in region_rows(session, rows)),
                   key=lambda row: (-row["score"], row["id"]))

@@ -1,0 +1,58 @@
+"""Migration 0009 (regions' peaks in their own table, facet indexes holding every
+search column) up and down, on each backend, with the stored peaks kept both ways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
+
+from database import queries
+from database.session import MIGRATIONS_DIR, Database
+
+PEAKS = {"sample_rate": 22_050, "samples_per_pixel": 64, "length": 2, "min": [-0.5, -0.25], "max": [0.5, 0.75]}
+
+
+def _columns(database: Database, table: str) -> set[str]:
+    return {column["name"] for column in inspect(database.engine).get_columns(table)}
+
+
+def _index_columns(database: Database, name: str) -> list[str]:
+    return next(ix["column_names"] for ix in inspect(database.engine).get_indexes("regions") if ix["name"] == name)
+
+
+def test_peaks_move_to_their_own_table_and_back(tmp_path: Path, database_url: str) -> None:
+    database = Database(database_url or f"sqlite:///{tmp_path / 'audio.db'}")
+    try:
+        database.migrate("0008")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO files (id, path, name, content_hash, size_bytes, status, analyzed_at) "
+                                    "VALUES (1, '/a.wav', 'a.wav', 'x', 1, 'ok', '2026-01-01')"))
+            connection.execute(text("INSERT INTO regions (id, file_id, file_name, \"index\", start_s, end_s, "
+                                    "duration_s, bpm, peaks) VALUES (1, 1, 'a.wav', 0, 0, 5, 5, 120, :peaks)"),
+                               {"peaks": json.dumps(PEAKS)})
+            connection.execute(text("INSERT INTO tags (region_id, tag, source, created_at) "
+                                    "VALUES (1, 'kick', 'user', '2026-01-01')"))
+        database.migrate()
+        assert "peaks" not in _columns(database, "regions")
+        assert _index_columns(database, "ix_regions_bpm") == ["bpm", "id", "key", "content", "loudness_lufs",
+                                                              "duration_s", "file_id"]
+        with database.session() as session:  # the region, its tag and its peaks are all still there
+            region = queries.get_region(session, 1)
+            assert region["peaks"] == PEAKS and [t["tag"] for t in region["tags"]] == ["kick"]
+            assert queries.search_regions(session, queries.RegionQuery(bpm_min=100, tag="kick"))[0] == 1
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+        assert "region_peaks" not in inspect(database.engine).get_table_names()
+        assert _index_columns(database, "ix_regions_bpm") == ["bpm"]
+        with database.engine.connect() as connection:
+            stored = connection.execute(text("SELECT peaks FROM regions WHERE id = 1")).scalar_one()
+        assert (json.loads(stored) if isinstance(stored, str) else stored) == PEAKS
+    finally:
+        database.dispose()
