@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from core.engine import AudioSamplerEngine
 from core.plugin import Context, Plugin
+from database.models import Job, JobState
 from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
@@ -74,7 +75,7 @@ def sign_in(page: Page, base: str, console_errors: list[str]) -> None:
         console_errors.remove(error)
 
 
-def test_a_reload_follows_the_running_job_again_and_cancel_stops_it(page: Page, secured: str,
+def test_a_reload_follows_the_running_job_again_cancel_stops_it_and_resume_ends_it(page: Page, secured: str,
                                                                      console_errors: list[str],
                                                                      tmp_path: Path) -> None:
     sign_in(page, secured, console_errors)
@@ -94,6 +95,13 @@ def test_a_reload_follows_the_running_job_again_and_cancel_stops_it(page: Page, 
     assert cancelled.count() >= 1
     assert batch.locator(".file.ok").count() + cancelled.count() == 6
     expect(batch.get_by_role("button", name="Cancel")).to_be_hidden()
+
+    # the files it dropped can be analysed after all
+    batch.get_by_role("button", name="Resume").click()
+    expect(batch.locator(".batch-summary")).to_have_text("6 analysed", timeout=90_000)
+    expect(batch.locator(".file.ok")).to_have_count(6)
+    expect(batch.get_by_role("button", name="Resume")).to_be_hidden()
+    expect(page.locator("#library-count")).to_have_text("6 regions")
 
 
 def test_aiff_plays_as_wav_and_a_region_drags_out(page: Page, secured: str, console_errors: list[str],
@@ -145,3 +153,26 @@ def test_the_system_panel_shows_errors_no_file_records(page: Page, secured: str,
     expect(facts.locator(".unrecorded li")).to_have_count(1)
     expect(facts.locator(".unrecorded li")).to_contain_text("full disk.wav storage error: database error: database or "
                                                             "disk is full")
+
+
+def test_a_job_the_server_stopped_is_offered_to_resume(page: Page, secured: str, secured_engine: AudioSamplerEngine,
+                                                       console_errors: list[str], tmp_path: Path) -> None:
+    """A job left interrupted (as a server stopped mid-job leaves it) shows after a reload
+    with what it did not analyse, and Resume analyses the rest."""
+    done, left = (af.write(tmp_path / f"{name}.wav", af.tone(330, 1.0)) for name in ("stored take", "left take"))
+    stored = {"status": "ok", "error_code": None, "error": None, "file_id": secured_engine.analyze_file(done)["id"],
+              "regions": 1}
+    with secured_engine.database.session() as session:
+        session.add(Job(id="f" * 32, state=JobState.INTERRUPTED, paths=[str(done), str(left)], plugins=None,
+                        force=False, outcomes={str(done): stored}))
+    sign_in(page, secured, console_errors)
+    batch = page.locator("#batches .batch.restored")
+    expect(batch).to_have_count(1)
+    expect(batch.locator(".file.ok")).to_contain_text("stored take.wav")
+    opened = batch.locator(".file.ok").get_by_role("link", name="open")
+    expect(opened).to_have_attribute("href", re.compile(r"^#/region/\d+$"))
+    expect(batch.locator(".file.error")).to_contain_text("Not analysed: the server stopped first.")
+    expect(batch.locator(".batch-summary")).to_have_text("1 analysed, 1 not")
+    batch.get_by_role("button", name="Resume").click()
+    expect(batch.locator(".batch-summary")).to_have_text("2 analysed", timeout=60_000)
+    expect(batch.locator(".file.ok", has_text="left take.wav")).to_contain_text("1 region")

@@ -1,7 +1,7 @@
 // Adding audio: drop files (or pick them), upload them as one job, follow each file
 // through upload and analysis, cancel, and say what went wrong with a file.
 
-import { ApiError, cancelJob, fileRegions, followJob, getJSON, uploadFiles } from "./api.js";
+import { ApiError, cancelJob, fileRegions, followJob, getJSON, postJSON, uploadFiles } from "./api.js";
 import { fileError, uploadError } from "./messages.js";
 import { el } from "./dom.js";
 
@@ -13,6 +13,13 @@ const AUDIO_EXTENSIONS = [".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".
 const isAudio = (file) => file.fromJob || AUDIO_EXTENSIONS.some((ext) => file.name.toLowerCase().endsWith(ext));
 
 const ACTIVE = new Set(["queued", "running"]);
+// Jobs that stopped before their end and can be resumed: offered again after a reload when
+// recent (an interrupted one, the server stopped meanwhile); a cancelled one only on the page.
+const RESUMABLE = new Set(["interrupted", "cancelled"]);
+const OFFER_INTERRUPTED_H = 24;
+const OFFER_INTERRUPTED_JOBS = 3;
+// A file's errors that a resumed job tries again (api/jobs.py RETRYABLE): the others are final.
+const RETRIED = new Set(["storage_error", "internal_error"]);
 
 /**
  * Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored.
@@ -51,12 +58,16 @@ export function setupUpload({ zone, input, list, onAnalysed }) {
   }
 
   async function restore() {
-    const jobs = await getJSON("/api/jobs");
-    for (const job of jobs.filter((j) => ACTIVE.has(j.state) && !following.has(j.id)).reverse()) {
-      const batch = new Batch(job.files.map((file) => ({ name: file.path.split("/").pop(), size: 0, fromJob: true })), onAnalysed,
-        following);
+    const jobs = await getJSON("/api/jobs");  // the most recent first
+    const since = Date.now() - OFFER_INTERRUPTED_H * 3600_000;
+    const interrupted = jobs.filter((j) => j.state === "interrupted" && Date.parse(j.updated_at) > since
+      && j.finished_files < j.total_files).slice(0, OFFER_INTERRUPTED_JOBS);
+    const running = jobs.filter((j) => ACTIVE.has(j.state));
+    for (const job of [...interrupted, ...running].filter((j) => !following.has(j.id)).reverse()) {
+      const batch = new Batch(job.files.map((file) => ({ name: file.path.split("/").pop(), size: 0, fromJob: true })),
+        onAnalysed, following);
       list.prepend(batch.element);
-      batch.resume(job);
+      batch.reconnect(job);
     }
   }
 
@@ -74,8 +85,11 @@ class Batch {
     this.cancelButton = el("button", { type: "button", class: "small", "aria-label": "Cancel the analysis of these files" },
       "Cancel");
     this.cancelButton.addEventListener("click", () => this.cancel());
+    this.resumeButton = el("button", { type: "button", class: "small", hidden: true,
+      "aria-label": "Resume the analysis of the files not analysed" }, "Resume");
+    this.resumeButton.addEventListener("click", () => this.resume());
     this.element = el("li", { class: "batch" },
-      el("div", { class: "batch-head" }, this.summary, this.cancelButton),
+      el("div", { class: "batch-head" }, this.summary, this.cancelButton, this.resumeButton),
       el("ul", { class: "files" }, ...this.rows.map((row) => row.element)));
   }
 
@@ -109,19 +123,44 @@ class Batch {
     this.listen(await getJSON(`/api/jobs/${jobId}`));
   }
 
-  /** A job found running on the server: its files' outcomes so far, then its events. */
-  resume(job) {
+  /** A job found on the server: its files' outcomes so far, then its events while it runs. */
+  reconnect(job) {
     this.jobId = job.id;
-    this.following.add(job.id);
     this.element.classList.add("restored");
-    this.setSummary("Analysing (reconnected)…");
-    this.listen(job);
     job.files.forEach((file, i) => {
       const row = this.audio[i];
       if (file.status === "ok") row.analysed(file);
       else if (file.status) row.fail(fileError(file.error_code), file.error);
       else if (file.stage) row.progress(file);
     });
+    if (!ACTIVE.has(job.state)) {
+      for (const row of this.audio.filter((r) => !r.finished)) row.fail("Not analysed: the server stopped first.",
+        `job ${job.state}`);
+      return this.finish(job.state);
+    }
+    this.following.add(job.id);
+    this.setSummary("Analysing (reconnected)…");
+    this.listen(job);
+  }
+
+  /** Analyse the files a cancelled or interrupted job left. */
+  async resume() {
+    this.resumeButton.disabled = true;
+    let job;
+    try {
+      job = await postJSON(`/api/jobs/${encodeURIComponent(this.jobId)}/resume`);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      this.resumeButton.disabled = false;
+      return this.setSummary(`It could not be resumed: ${error.message}`);
+    }
+    this.resumeButton.hidden = true;
+    this.cancelButton.hidden = false;
+    this.cancelButton.disabled = false;
+    job.files.forEach((file, i) => { if (!file.status || RETRIED.has(file.error_code)) this.audio[i].reset(); });
+    this.following.add(job.id);
+    this.setSummary("Analysing the rest…");
+    this.listen(job);
   }
 
   listen(job) {
@@ -146,7 +185,7 @@ class Batch {
             "Not analysed: the server stopped first.", `job ${event.state}`);
         }
         this.following.delete(job.id);
-        this.finish();
+        this.finish(event.state);
       },
     });
   }
@@ -162,9 +201,14 @@ class Batch {
     }
   }
 
-  finish() {
+  finish(state) {
     this.cancelButton.disabled = true;
     this.cancelButton.hidden = true;
+    const left = this.audio.some((row) => !row.ok);
+    if (this.jobId && RESUMABLE.has(state) && left) {
+      this.resumeButton.hidden = false;
+      this.resumeButton.disabled = false;
+    }
     const ok = this.rows.filter((row) => row.ok).length;
     const failed = this.rows.length - ok;
     this.setSummary(`${ok} analysed${failed ? `, ${failed} not` : ""}`);
@@ -192,6 +236,7 @@ class FileRow {
   }
 
   queued() {
+    if (this.finished) return;
     this.bar.removeAttribute("value");  // indeterminate until analysis reports
     this.status.textContent = "waiting for analysis";
   }
@@ -213,6 +258,16 @@ class FileRow {
     this.status.textContent = `${regions} region${regions === 1 ? "" : "s"}`;
     const [first] = regions ? await fileRegions(fileId) : [];
     if (first) this.status.append(" · ", el("a", { href: `#/region/${first.id}` }, "open"));
+  }
+
+  /** Waiting again (its job is resumed). */
+  reset() {
+    this.finished = false;
+    this.ok = false;
+    this.element.classList.remove("ok", "error");
+    this.bar.hidden = false;
+    this.bar.max = 1;
+    this.status.replaceChildren("waiting for analysis");
   }
 
   fail(text, detail) {
