@@ -20,6 +20,7 @@ from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
 from tests.live_server import serve
+from tests.ui.browser import unnamed_controls
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 TOKEN = "ui-token-5c2e"
@@ -58,6 +59,7 @@ def sign_in(page: Page, base: str, console_errors: list[str]) -> None:
     dialog = page.locator("#token-dialog")
     expect(dialog).to_be_visible()
     expect(page.locator("#token-input")).to_be_focused()
+    assert unnamed_controls(page) == []
     page.fill("#token-input", "not the token")
     page.keyboard.press("Enter")
     expect(page.locator("#token-message")).to_contain_text("did not accept")

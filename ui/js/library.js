@@ -92,5 +92,12 @@ function row(region) {
     el("td", { "data-label": "Key" }, fmt.key(region.key, region.camelot)),
     el("td", { "data-label": "Content" }, region.content ? el("span", { class: `badge ${region.content}` },
       region.content) : "–"),
-    el("td", { "data-label": "Tags", class: "tags" }, fmt.tags(region.tags)));
+    el("td", { "data-label": "Tags", class: "tags" }, ...tagCells(region.tags)));
+}
+
+/** A person's tags as chips, then the models' top ones as text. */
+function tagCells(tags = []) {
+  const mine = tags.filter((t) => t.source === "user");
+  const models = fmt.tags(tags.filter((t) => t.source !== "user"), Math.max(1, 3 - mine.length));
+  return [...mine.map((t) => el("span", { class: "mine-tag", title: "your tag" }, t.tag)), models];
 }
