@@ -60,12 +60,16 @@ class ExportResult:
 def check_template(template: str) -> None:
     """Raises ExportError when ``template`` names a field that is not in FIELDS, or is malformed."""
     try:
-        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        fields = [(field, spec) for _, field, spec, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
         raise ExportError(f"bad file name template {template!r}: {exc}") from exc
-    unknown = sorted({name for name in names if name not in FIELDS})
+    unknown = sorted({name for name, _ in fields if name not in FIELDS})
     if unknown:
         raise ExportError(f"unknown field(s) {', '.join(unknown)} in the template: use {', '.join(FIELDS)}")
+    for name, spec in fields:  # "{name:>9999999999}" would fill the server's memory before the name is cut
+        if "{" in (spec or "") or any(int(n) > MAX_NAME_CHARS for n in re.findall(r"\d+", spec or "")):
+            raise ExportError(f"the format of {{{name}}} in the template must be a fixed width of at most "
+                              f"{MAX_NAME_CHARS} characters")
     try:
         file_stem(template, _EXAMPLE)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
