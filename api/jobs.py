@@ -9,7 +9,8 @@ or read-only disk; ``internal_error``) ends ``interrupted`` too, with that file'
 outcome shown but not counted as finished, and a resume analyses it again.
 
 Live progress (each file's stage and plugin calls) is kept in memory as a list of
-events that the Server-Sent Events stream replays.
+events that the Server-Sent Events stream replays, for the running jobs and the latest
+``KEEP_FINISHED`` finished ones (the stream of an older job only says how it ended).
 
 Jobs run one after another on one thread; the files of a job run in parallel on the
 engine's workers. Cancelling stops files that have not started; files in progress
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 
 #: Outcomes that are the machine's fault, not the file's: nothing was stored, and a resumed job tries again.
 RETRYABLE = frozenset({"storage_error", "internal_error"})
+#: Finished jobs whose live events are kept in memory; older ones are forgotten (a server
+#: that runs for months must not keep every job it ever ran).
+KEEP_FINISHED = 100
 
 
 @dataclass
@@ -56,6 +61,8 @@ class JobManager:
         self.engine = engine
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="analysis-job")
         self._live: dict[str, LiveJob] = {}
+        self._finished: deque[str] = deque()
+        self._end_not_stored: set[str] = set()
         self._lock = threading.Lock()
         self._closing = False
         self.interrupted = self._mark_interrupted()
@@ -118,7 +125,7 @@ class JobManager:
 
     def active(self) -> int:
         """Jobs queued or running in this server."""
-        return sum(1 for live in self._live.values() if not live.finished)
+        return sum(1 for live in list(self._live.values()) if not live.finished)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.engine.database.session() as session:
@@ -136,6 +143,7 @@ class JobManager:
     # ------------------------------------------------------------------ running
 
     def _start(self, job_id: str) -> None:
+        self._end_not_stored.discard(job_id)
         live = self._live[job_id] = LiveJob()
         self._emit(live, {"type": "state", "state": JobState.QUEUED})
         self._executor.submit(self._run, job_id, live)
@@ -176,15 +184,27 @@ class JobManager:
                 session.get(Job, job_id).state = state
         except SQLAlchemyError as exc:  # still active in the database: read as interrupted (see _state)
             log.error("the end of analysis job %s could not be recorded: %s", job_id, exc)
+            self._end_not_stored.add(job_id)
         with self._lock:
             live.finished = True
         self._emit(live, {"type": "state", "state": self._state_of(job_id, state)})
+        self._forget_old(job_id)
+
+    def _forget_old(self, job_id: str) -> None:
+        """Drop the live events of finished jobs beyond the latest ``KEEP_FINISHED``."""
+        with self._lock:
+            self._finished.append(job_id)
+            while len(self._finished) > KEEP_FINISHED:
+                old = self._finished.popleft()
+                if old in self._live and self._live[old].finished:  # not if it was resumed meanwhile
+                    del self._live[old]
 
     def _state_of(self, job_id: str, stored: str) -> str:
         """A job's state: as ``stored``, except that a job that ended here while the database
         still says it is active (its end could not be written) is interrupted."""
         live = self._live.get(job_id)
-        if live is not None and live.finished and stored in JobState.ACTIVE:
+        ended = (live is not None and live.finished) or job_id in self._end_not_stored
+        if ended and stored in JobState.ACTIVE:
             return JobState.INTERRUPTED
         return stored
 
