@@ -88,6 +88,7 @@ def test_upload_browse_filter_play(page: Page, server: str, uploads: dict[str, P
     expect(broken.locator(".detail-text")).to_be_visible()
     expect(broken.locator(".detail-text")).not_to_be_empty()
     expect(page.locator("#batches .batch-summary")).to_have_text("2 analysed, 1 not")
+    expect(page.locator("#system-summary")).to_contain_text("idle", timeout=8_000)  # asked again at the job's end
 
     # the library lists the four regions, with bpm and key
     expect(rows(page)).to_have_count(4)

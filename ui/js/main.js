@@ -13,12 +13,14 @@ const library = setupLibrary({ form: $("filters"), table: $("regions"), count: $
   pageCount: $("page-count") });
 
 let refreshTimer = null;
+let status = null;  // the system panel, once shown
 const upload = setupUpload({
   zone: $("drop-zone"), input: $("file-input"), list: $("batches"),
   onAnalysed: () => {  // several files finish close together: one refresh for them
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => { library.refresh(); tagCloud.refresh(); }, 300);
   },
+  onEnded: () => status?.refresh(),  // "1 job running" should not outlive the job by 10 s
 });
 const tagCloud = setupTagCloud({ list: $("tag-cloud"), datalist: $("tag-names"), tagInput: $("filters").elements.tag });
 onTagsChanged(() => library.refresh());
@@ -26,7 +28,7 @@ onTagsChanged(() => library.refresh());
 // What the first page of regions does not need waits until it is shown: the system panel
 // (the slowest questions), the jobs still running (followed again after a reload), the tags.
 library.ready.then(() => {
-  setupStatus({ summary: $("system-summary"), facts: $("system-facts") });
+  status = setupStatus({ summary: $("system-summary"), facts: $("system-facts") });
   upload.restore();
   tagCloud.refresh();
 });

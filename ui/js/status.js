@@ -46,4 +46,5 @@ export function setupStatus({ summary, facts }) {
   }
   refresh();
   setInterval(refresh, EVERY_MS);
+  return { refresh };
 }

@@ -22,11 +22,12 @@ const OFFER_INTERRUPTED_JOBS = 3;
 const RETRIED = new Set(["storage_error", "internal_error"]);
 
 /**
- * Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored.
+ * Wire the drop zone and picker; onAnalysed(fileId) runs when a file's analysis is stored,
+ * onEnded() when a job followed here ends.
  * Returns { restore() }: follow again the jobs still queued or running on the server (after
  * the page was reloaded, or jobs another page or a script started).
  */
-export function setupUpload({ zone, input, list, onAnalysed }) {
+export function setupUpload({ zone, input, list, onAnalysed, onEnded }) {
   input.accept = AUDIO_EXTENSIONS.join(",");
   input.addEventListener("change", () => {
     addFiles([...input.files]);
@@ -52,7 +53,7 @@ export function setupUpload({ zone, input, list, onAnalysed }) {
 
   function addFiles(files) {
     if (files.length === 0) return;
-    const batch = new Batch(files, onAnalysed, following);
+    const batch = new Batch(files, onAnalysed, following, onEnded);
     list.prepend(batch.element);
     batch.start();
   }
@@ -65,7 +66,7 @@ export function setupUpload({ zone, input, list, onAnalysed }) {
     const running = jobs.filter((j) => ACTIVE.has(j.state));
     for (const job of [...interrupted, ...running].filter((j) => !following.has(j.id)).reverse()) {
       const batch = new Batch(job.files.map((file) => ({ name: file.path.split("/").pop(), size: 0, fromJob: true })),
-        onAnalysed, following);
+        onAnalysed, following, onEnded);
       list.prepend(batch.element);
       batch.reconnect(job);
     }
@@ -76,8 +77,9 @@ export function setupUpload({ zone, input, list, onAnalysed }) {
 
 /** One drop: its files go up in one request and are analysed as one job. */
 class Batch {
-  constructor(files, onAnalysed, following) {
+  constructor(files, onAnalysed, following, onEnded) {
     this.onAnalysed = onAnalysed;
+    this.onEnded = onEnded;
     this.following = following;
     this.rows = files.map((file) => new FileRow(file));
     this.audio = this.rows.filter((row) => isAudio(row.file));
@@ -186,6 +188,7 @@ class Batch {
         }
         this.following.delete(job.id);
         this.finish(event.state);
+        this.onEnded?.();
       },
     });
   }
