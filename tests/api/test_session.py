@@ -4,13 +4,16 @@ own origin."""
 
 from __future__ import annotations
 
+import http.client
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.session import COOKIE
 from tests.conftest import make_settings
+from tests.live_server import serve
 
 TOKEN = "tok-8d1e5b"
 
@@ -52,3 +55,18 @@ def test_without_a_token_there_is_no_session_to_open(tmp_path: Path) -> None:
         answer = client.post("/api/session", json={"token": "anything"})
         assert answer.json() == {"required": False} and COOKIE not in client.cookies
         assert client.get("/api/regions").status_code == 200
+
+
+def test_the_open_page_prefix_leads_nowhere_else(tmp_path: Path) -> None:
+    """Paths under /ui/ skip the token check, so none of them may reach the API: raw
+    (unnormalised) paths sent to a live server."""
+    settings = make_settings(tmp_path / "data", plugins=["features"], host="0.0.0.0", api_token=TOKEN)
+    with serve(settings) as base:
+        address = urlsplit(base)
+        for path in ("/ui/../status", "/ui/..%2fstatus", "/ui/%2e%2e/api/regions", "/ui//status", "/UI/../status"):
+            connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            assert answer.status in (401, 404), (path, answer.status)
+            assert b"regions" not in answer.read(), path
+            connection.close()
