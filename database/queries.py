@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import keys
+from core import fingerprint, keys
 from database.models import (
     File,
     Region,
@@ -145,6 +146,14 @@ SIMILAR_FILTER_WIDEN = 16
 #: A filter that leaves too few of those is searched again among exactly the regions it
 #: matches, when there are at most this many.
 SIMILAR_SELECT_MAX = 200_000
+#: The vectors that tell the same recording (core.fingerprint), stored by the embeddings plugin.
+FINGERPRINT_KIND = "fingerprint"
+#: Fingerprints compared: of this many of the nearest by cosine (the same recording in
+#: another format has a cosine of 0.83–0.99; sounds of one kind can be nearer).
+FINGERPRINT_CANDIDATES = 64
+#: Least fingerprint similarity (2·share of agreeing bits − 1) of the same recording;
+#: chosen on tuning clips (bench: 0.4–0.5 gave the same top hits, 0.6 lost noises).
+SAME_AUDIO_MIN = 0.5
 
 
 def region_filters(query: RegionQuery, narrowed: bool = False) -> list:
@@ -155,6 +164,17 @@ def region_filters(query: RegionQuery, narrowed: bool = False) -> list:
     left is probed with EXISTS in the tags' per-region index; when they are the only
     conditions, they are IN sets the database starts from, instead of probing every region.
     """
+    filters = column_filters(query)
+    probe = narrowed or bool(filters)
+    if query.text:
+        filters.append(or_(_named(query.text.lower(), probe), _tagged(query.text, None, probe)))
+    if query.tag:
+        filters.append(_tagged(query.tag, query.tag_min, probe))
+    return filters
+
+
+def column_filters(query: RegionQuery) -> list:
+    """The conditions of ``query`` on the columns of ``regions`` itself (``SEARCH_COLUMNS``)."""
     ranges = (
         (Region.bpm, query.bpm_min, query.bpm_max),
         (Region.duration_s, query.duration_min, query.duration_max),
@@ -172,11 +192,6 @@ def region_filters(query: RegionQuery, narrowed: bool = False) -> list:
         filters.append(Region.content == query.content)
     if query.file_id is not None:
         filters.append(Region.file_id == query.file_id)
-    probe = narrowed or bool(filters)
-    if query.text:
-        filters.append(or_(_named(query.text.lower(), probe), _tagged(query.text, None, probe)))
-    if query.tag:
-        filters.append(_tagged(query.tag, query.tag_min, probe))
     return filters
 
 
@@ -204,42 +219,62 @@ def _tagged(tag: str, min_confidence: float | None, probe: bool):
 def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
     """Regions that match ``query``: (how many in all, one page of list rows).
 
-    A page of many matches is read along the index of its sort order until it is full
-    (each region passed checked on the way); a page of few is sorted from their ids,
-    which the indexes alone give (``SEARCH_COLUMNS``)."""
-    filters = region_filters(query)
-    total = session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
-    if total <= query.offset:
-        return total, []
+    A page of few matches (:func:`_sortable`) is sorted from their ids; a page of many is
+    read along the index of its sort order until it is full, each region passed checked
+    on the way. Where a column condition streams the ids from an index (``SEARCH_COLUMNS``),
+    they are collected first, and counted only when there are more; a tag's or a name's
+    set is built whole before its first row, so there the count comes first."""
     if query.sort == "name":  # never NULL, so the order is the listing index's own
         order = [c.desc() if query.descending else c.asc() for c in (*SORTS["name"], Region.id)]
     else:  # regions without the facet (not analysed, or failed) last either way, on every backend
         order = [*((c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]), Region.id]
     page = select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
-    if filters and query.sort in SORT_INDEXES and _walk_is_cheaper(session, query, total):
-        page = page.where(*region_filters(query, narrowed=True))
-        page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
-    elif filters:
-        page = page.where(Region.id.in_(select(Region.id).where(*filters).correlate(None)))
+    filters = region_filters(query)
+    ids: list[int] = []
+    if filters:
+        most = _sortable(session, query)
+        if column_filters(query):
+            ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
+        count = select(func.count()).select_from(Region).where(*filters)
+        total = len(ids) if 0 < len(ids) <= most else session.scalar(count) or 0
+        if total <= most:
+            page = page.where(Region.id.in_(ids or select(Region.id).where(*filters).correlate(None)))
+        elif _walkable(query):
+            page = page.where(*region_filters(query, narrowed=True))
+            page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
+        else:
+            page = page.where(Region.id.in_(select(Region.id).where(*filters).correlate(None)))
+    else:
+        total = session.scalar(select(func.count()).select_from(Region)) or 0
+    if total <= query.offset:
+        return total, []
     return total, region_rows(session, session.execute(page).all())
 
 
-#: The index that holds the regions in each sort order. A filtered page is read along
-#: it when that is cheaper (:func:`_walk_is_cheaper`); SQLite, which keeps no statistics
-#: of how many rows a range matches, is told so with ``INDEXED BY``.
+#: The index that holds the regions in each sort order, along which a page of many
+#: matches is read; SQLite, which keeps no statistics of how many rows a range matches,
+#: is told so with ``INDEXED BY``.
 SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration": "ix_regions_duration_s",
                 "loudness": "ix_regions_loudness_lufs", "key": "ix_regions_key"}
+#: The most matching ids a search collects to sort its page from.
+SORTABLE_MAX = 2_000
 
 
-def _walk_is_cheaper(session: Session, query: RegionQuery, total: int) -> bool:
-    """Whether reading regions in sort order until the page is full beats sorting all
-    ``total`` matches: matches spread evenly, the walk reads about (offset + limit) · N / total
-    of the N regions, and the sort reads the ``total`` matches. A file name's matches are
-    whole files, side by side in name order, not spread: they are sorted."""
-    if query.text and query.sort == "name":
-        return False
+def _walkable(query: RegionQuery) -> bool:
+    """Whether ``query``'s matches may be read in sort order: its order has an index, and
+    they spread along it. A file name's matches are whole files, side by side in name
+    order: a walk would read every region up to them."""
+    return query.sort in SORT_INDEXES and not (query.text and query.sort == "name")
+
+
+def _sortable(session: Session, query: RegionQuery) -> int:
+    """Up to how many matches sorting them beats reading regions in sort order until the
+    page is full. Matches spread evenly, that walk reads about (offset + limit) · N / total
+    of the N regions, the sort reads the ``total`` matches: they cross at √((offset + limit) · N)."""
+    if not _walkable(query):
+        return SORTABLE_MAX
     regions = session.scalar(select(func.max(Region.id))) or 0  # N, at least as large: ids only grow
-    return total * total >= (query.offset + query.limit) * regions
+    return min(SORTABLE_MAX, math.isqrt((query.offset + query.limit) * regions))
 
 
 #: The columns of a list row (no ORM objects: a page of rows costs one light query).
@@ -338,6 +373,10 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
     as many again per filter's worth of thinning); they are re-scored exactly and
     filtered here. When a narrow filter leaves too few, the index is searched again among
     exactly the regions that match it (at most ``SIMILAR_SELECT_MAX``).
+
+    The same recording comes first: of the ``FINGERPRINT_CANDIDATES`` nearest, those whose
+    fingerprint (core.fingerprint) agrees with the region's by at least ``SAME_AUDIO_MIN``
+    lead, best agreement first, and carry ``same_audio: true``; the rest follow by cosine.
     """
     target = session.scalar(select(RegionVector).where(RegionVector.region_id == region_id,
                                                        RegionVector.kind == index.kind))
@@ -355,17 +394,40 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
         if len(allowed) <= SIMILAR_SELECT_MAX:
             candidates = index.search(vector, wanted, allowed=np.array(allowed, np.int64))
             best = _rescore(session, index, target, vector, candidates, checks, count)
-    rows = session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(best))).all()
-    return sorted(({**row, "score": round(best[row["id"]], 5)} for row in region_rows(session, rows)),
-                  key=lambda row: (-row["score"], row["id"]))
+    same = _same_audio(session, region_id, best)
+    order = sorted(best, key=lambda found: (-same.get(found, -2.0), -best[found], found))[:count]
+    rows = {row["id"]: row for row in region_rows(session, session.execute(
+        select(*ROW_COLUMNS).join(File).where(Region.id.in_(order))).all())}
+    return [{**rows[found], "score": round(best[found], 5), "same_audio": found in same}
+            for found in order if found in rows]
+
+
+def _same_audio(session: Session, region_id: int, best: dict[int, float]) -> dict[int, float]:
+    """Region id → fingerprint similarity, for those of the ``FINGERPRINT_CANDIDATES`` best
+    of ``best`` (id → cosine) that are the same recording as ``region_id`` (none when it
+    has no fingerprint)."""
+    nearest = sorted(best, key=lambda found: -best[found])[:FINGERPRINT_CANDIDATES]
+    if not nearest:
+        return {}
+    rows = session.execute(select(RegionVector.region_id, RegionVector.model, RegionVector.vector).where(
+        RegionVector.kind == FINGERPRINT_KIND, RegionVector.region_id.in_([region_id, *nearest]))).all()
+    mine = next((row for row in rows if row.region_id == region_id), None)
+    others = [row for row in rows if mine is not None and row.region_id != region_id and row.model == mine.model
+              and len(row.vector) == len(mine.vector)]
+    if not others:
+        return {}
+    scores = fingerprint.similarity(mine.vector, [row.vector for row in others])
+    return {row.region_id: float(score) for row, score in zip(others, scores, strict=True) if score >= SAME_AUDIO_MIN}
 
 
 def _rescore(session: Session, index: VectorIndex, target: RegionVector, vector: np.ndarray,
              candidates: np.ndarray, filters: list, count: int) -> dict[int, float]:
-    """The ``count`` best of ``candidates`` that pass ``filters``: region id → exact cosine."""
+    """The best of ``candidates`` that pass ``filters`` (``count`` of them, or
+    ``FINGERPRINT_CANDIDATES`` when more): region id → exact cosine."""
     rows = session.execute(
         select(Region.id, RegionVector.vector).join(RegionVector)
         .where(Region.id.in_(np.unique(candidates).tolist()), Region.id != target.region_id,
                RegionVector.kind == index.kind, RegionVector.model == target.model, *filters)).all()
-    scored = sorted(((float(as_vector(blob) @ vector), found) for found, blob in rows), reverse=True)[:count]
+    scored = sorted(((float(as_vector(blob) @ vector), found) for found, blob in rows),
+                    reverse=True)[:max(count, FINGERPRINT_CANDIDATES)]
     return {found: value for value, found in scored}
