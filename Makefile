@@ -44,9 +44,10 @@ $(STAMPS)/apt: Makefile
 	fi
 	@touch $@
 
-$(VENV)/.ready: requirements.txt
+$(VENV)/.ready: requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	@touch $@
 
 $(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt
