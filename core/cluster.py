@@ -47,7 +47,7 @@ import logging
 import multiprocessing as mp
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,21 @@ def _worker_threads() -> int:
         return 1
 
 
+def _by_value(function: Callable) -> Callable:
+    """``function`` (of this module) behind a closure, which cloudpickle sends by value: the
+    scheduler unpickles every task it is given, so a task naming this project's modules would
+    need this project on the scheduler's path; this one needs only the standard library there
+    (the workers import ``function``'s module when they run it)."""
+    module, name = function.__module__, function.__name__
+
+    def run(*args: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return run
+
+
 # ---------------------------------------------------------------------- the client
 
 
@@ -232,7 +247,8 @@ class ClusterScan:
 
         files = [str(Path(p).expanduser().absolute()) for p in expand_paths(paths)]
         scan = uuid.uuid4().hex[:12]  # keys of this call's own (a cancelled earlier call's may linger)
-        futures = {self.client.submit(analyze_task, path, plugins, force, self.payload, pure=False,
+        task = _by_value(analyze_task)
+        futures = {self.client.submit(task, path, plugins, force, self.payload, pure=False,
                                       retries=self.retries, key=f"analyze-file-{scan}-{index}"): path
                    for index, path in enumerate(files)}
         try:

@@ -21,7 +21,7 @@ from core import cluster
 from core.engine import AudioSamplerEngine
 from tests import audio_factory as af
 from tests.conftest import make_settings
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: Seconds between the regions of a generated file; each region is a tone this long, less 1 s.
@@ -225,3 +225,38 @@ def test_main_scan_on_a_local_cluster(tmp_path: Path) -> None:
     remote = subprocess.run([sys.executable, "main.py", "scan", str(tmp_path / "library"), "--cluster",
                              "tcp://127.0.0.1:1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert remote.returncode == 2 and "DATABASE_URL" in remote.stderr and "Traceback" not in remote.stderr
+
+
+@pytest.mark.slow
+def test_main_scan_on_a_cluster_started_with_the_dask_command(tmp_path: Path, postgres_url: str) -> None:
+    """``dask scheduler`` without this project on its path (it unpickles every task), ``dask worker``
+    with it, and the client's settings (its database, its plugins) used by the worker."""
+    library = make_library(tmp_path / "library", 3)
+    dask = [str(Path(sys.executable).parent / "dask")]
+    port = free_port()
+    plain = {k: v for k, v in os.environ.items() if not k.startswith(("AUDIO_SAMPLER_", "PYTHONPATH", "DATABASE_URL"))}
+    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 cwd=tmp_path, env=plain, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker_env = {**plain, "PYTHONPATH": str(ROOT), "AUDIO_SAMPLER_DATA_DIR": str(tmp_path / "worker")}
+    worker = subprocess.Popen([*dask, "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "2", "--no-dashboard",
+                               "--host", "127.0.0.1"], cwd=tmp_path, env=worker_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        env = {**plain, "AUDIO_SAMPLER_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": postgres_url,
+               "AUDIO_SAMPLER_PLUGINS": '["features"]'}
+        done = subprocess.run([sys.executable, "main.py", "scan", str(tmp_path / "library"), "--cluster",
+                               f"tcp://127.0.0.1:{port}", "--json"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            process.wait(timeout=60)
+    assert done.returncode == 0, done.stderr
+    reports = json.loads(done.stdout)
+    assert [r["path"] for r in reports] == sorted(library)
+    assert [[*r["regions"][0]["analysis"]] for r in reports] == [["features"]] * 3  # the client's plugins
+    stored = _stored(postgres_url)
+    assert all(stored[path]["status"] == "ok" and len(stored[path]["regions"]) == len(spans)
+               for path, spans in library.items())
+    assert (tmp_path / "worker" / "tmp").is_dir()  # the worker's own data folder
