@@ -141,6 +141,8 @@ class RegionItem(BaseModel):
 
 class SimilarItem(RegionItem):
     score: float = Field(description="Cosine similarity to the region asked about, -1 … 1")
+    same_audio: bool = Field(False, description="The same recording as the region asked about (its audio "
+                             "fingerprint agrees), in another file, format or gain: such regions come first")
 
 
 class SimilarPage(BaseModel):

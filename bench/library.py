@@ -1,12 +1,12 @@
 """A generated library written straight into the database tables, for benchmarks of
 search at scale: files of 1 000 regions with bpm, key, loudness, content label, model
-tags and (optionally) a 1024-d vector each."""
+tags and (optionally) a 1024-d vector and an audio fingerprint each."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core import waveform
+from core import fingerprint, waveform
 from core.tasks import REGION_PEAK_POINTS
 from database.models import File, Region, RegionPeaks, RegionVector, Tag
 from database.session import Database
@@ -25,7 +25,8 @@ def fill(database: Database, size: int, rng: np.random.Generator, centres: np.nd
          peaks: bool = False) -> None:
     """Write ``size`` regions. With ``centres`` (float32 [n, dim], unit rows), each region
     gets a vector: groups of ``PER_GROUP`` around a point near a centre, and the last region
-    of every file a copy of the one before it (cosine ≈ 0.999). With ``peaks``, each region
+    of every file a copy of the one before it (cosine ≈ 0.999, its fingerprint 5 % of bits
+    apart; the others' fingerprints are random). With ``peaks``, each region
     its own peaks as the engine stores them (about 8 kB of JSON), so that the database
     weighs what a real library's does."""
     groups = None
@@ -60,6 +61,24 @@ def fill(database: Database, size: int, rng: np.random.Generator, centres: np.nd
             connection.execute(RegionVector.__table__.insert(), [
                 {"region_id": int(i) + 1, "kind": "yamnet", "model": "bench", "dim": centres.shape[1],
                  "vector": v.astype("<f2").tobytes()} for i, v in zip(ids, vectors, strict=True)])
+            prints = fingerprints(len(ids), rng)
+            prints[copies, 1:] = prints[copies - 1, 1:] ^ flips(len(copies), rng)  # the copy: 5 % of bits differ
+            connection.execute(RegionVector.__table__.insert(), [
+                {"region_id": int(i) + 1, "kind": "fingerprint", "model": "bench", "dim": fingerprint.SIZE,
+                 "vector": p.tobytes()} for i, p in zip(ids, prints, strict=True)])
+
+
+def fingerprints(count: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [count, fingerprint.SIZE]: fingerprints of unrelated 1.5 s sounds (random bits)."""
+    prints = rng.integers(0, 256, (count, fingerprint.SIZE), dtype=np.uint8)
+    prints[:, 0] = fingerprint.FRAMES
+    return prints
+
+
+def flips(count: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [count, SIZE - 1]: masks that flip 5 % of a fingerprint's bits."""
+    bits = rng.random((count, (fingerprint.SIZE - 1) * 8)) < 0.05
+    return np.packbits(bits, axis=1)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

@@ -188,14 +188,18 @@ def model_tags(result: dict[str, Any], version: str) -> dict[str, tuple[float | 
     return found
 
 
+#: Bytes a value of each stored vector type (float16 embeddings, uint8 fingerprints).
+VECTOR_DTYPES = {"float16": 2, "uint8": 1}
+
+
 def vectors(result: dict[str, Any]) -> list[RegionVector]:
     """The vectors of an embeddings result (entries with ``"vector"``), as rows to store."""
     rows = []
     for kind, entry in result.items():
-        if isinstance(entry, dict) and entry.get("encoding") == "base64" and entry.get("dtype") == "float16":
+        if isinstance(entry, dict) and entry.get("encoding") == "base64" and entry.get("dtype") in VECTOR_DTYPES:
             raw = base64.b64decode(entry["vector"])
-            rows.append(RegionVector(kind=kind, model=str(entry.get("model", kind))[:64], dim=len(raw) // 2,
-                                     vector=raw))
+            rows.append(RegionVector(kind=kind, model=str(entry.get("model", kind))[:64],
+                                     dim=len(raw) // VECTOR_DTYPES[entry["dtype"]], vector=raw))
     return rows
 
 

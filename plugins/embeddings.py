@@ -1,17 +1,18 @@
 """Fixed-length vectors of a region for "more like this": YAMNet's embedding and a
 feature vector that always exists.
 
-Result schema: ``{"yamnet": VECTOR, "yamnet_layers": VECTOR, "features": VECTOR}`` where a
-VECTOR is
+Result schema: ``{"yamnet": VECTOR, "yamnet_layers": VECTOR, "features": VECTOR,
+"fingerprint": VECTOR}`` where a VECTOR is
 
 =============  =====================================================================
 ``model``      what produced it, with its version (``yamnet-int8 (sead 0.2.1)``,
                ``features-v1 (librosa 0.11.0)``): compare only vectors of one model
-``dim``        length (1024, 2176 and 38)
-``dtype``      ``float16``; ``encoding``: ``base64`` of the little-endian bytes
+``dim``        length (1024, 2176, 38 and 257)
+``dtype``      ``float16`` (``uint8`` for the fingerprint); ``encoding``: ``base64`` of the little-endian bytes
                (2 bytes a value: a 1024-d vector is 2 732 characters, a quarter of a
                JSON list of rounded floats); :func:`decode` reads it back
-``vector``     the encoded vector, L2-normalised, so a dot product is the cosine
+``vector``     the encoded vector, L2-normalised, so a dot product is the cosine (the
+               fingerprint's bytes as they are)
 =============  =====================================================================
 
 - ``yamnet``: the 1024-d embedding (the graph's ``/model/Reshape_output_0_qdq``) of each
@@ -29,10 +30,15 @@ VECTOR is
   flatness and log centroid (the last pair scaled to [0, 1]), over 40-band mel frames of
   2048 samples, hop 512; each of the four blocks L2-normalised, then the whole. Nothing
   in it depends on gain (MFCC 0, the level, is left out).
+- ``fingerprint``: core.fingerprint's 257 bytes (sign bits of band-energy fluctuations over
+  the first 1.5 s): not for "more like this" but to tell the same recording, in another
+  format or at another gain, from a similar sound (``database.queries.similar_regions``
+  puts such regions first).
 
-Every vector is kept in the embedding cache (core.embedding_cache, under
-``<data_dir>/cache/embeddings``) by its model's name and version and a digest of the
-region's audio: a region whose audio is unchanged is never run through a model again.
+Every vector but the fingerprint (cheaper to make than to read) is kept in the embedding
+cache (core.embedding_cache, under ``<data_dir>/cache/embeddings``) by its model's name
+and version and a digest of the region's audio: a region whose audio is unchanged is
+never run through a model again.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from typing import Any
 import librosa
 import numpy as np
 
-from core import yamnet
+from core import fingerprint, yamnet
 from core.config import get_settings
 from core.embedding_cache import EmbeddingCache, audio_digest
 from core.pcm import chunks
@@ -65,7 +71,7 @@ KINDS = ("yamnet", "yamnet_layers", "features")
 
 class Embeddings(Plugin):
     name = "embeddings"
-    version = "1.1.0"
+    version = "1.2.0"
     timeout_s = 60.0
     memory_mb = 600
     description = ("Vectors for similarity and taggers: YAMNet 1024-d embedding, its 2176-d multi-layer "
@@ -95,7 +101,10 @@ class Embeddings(Plugin):
         if features is None:
             features = half(feature_vector(audio, sr))
             cache.put(FEATURES_MODEL, digest, features)
-        return {**result, "features": entry(features, FEATURES_MODEL)}
+        prints = fingerprint.fingerprint(audio, sr)
+        return {**result, "features": entry(features, FEATURES_MODEL),
+                "fingerprint": {"model": fingerprint.model_name(sr), "dim": int(prints.size), "dtype": "uint8",
+                                "encoding": "base64", "vector": base64.b64encode(prints.tobytes()).decode("ascii")}}
 
     def warm_up(self, sr: int) -> None:
         """Load YAMNet once per worker; compile librosa's kernels (past the cache)."""
