@@ -144,7 +144,7 @@ def _analyze(args: argparse.Namespace) -> int:
     reports = []
     with contextlib.ExitStack() as stack:
         try:
-            analyzer = stack.enter_context(_cluster_scan(args.cluster) if args.cluster else _engine())
+            analyzer = stack.enter_context(_cluster_scan(args.cluster, names) if args.cluster else _engine())
             analyzer.select_plugins(names)
         except (PluginError, ClusterError) as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -185,12 +185,12 @@ def _engine():
     return AudioSamplerEngine()
 
 
-def _cluster_scan(address: str):
+def _cluster_scan(address: str, plugins: list[str] | None):
     from core import cluster
 
     settings = get_settings()
     settings.ensure_dirs()
-    return cluster.scanning(address, settings)
+    return cluster.scanning(address, settings, plugins)
 
 
 def _plugins(args: argparse.Namespace) -> int:

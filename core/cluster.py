@@ -113,6 +113,7 @@ def worker_engine(settings: dict[str, Any]) -> AudioSamplerEngine:
             return _engine[1]
         _close_engine_locked()
         _allow_children()
+        _stop_profiler()
         engine = AudioSamplerEngine(Settings(**{**settings, "workers": _worker_threads()}))
         _engine = (key, engine)
         return engine
@@ -144,6 +145,23 @@ def _allow_children() -> None:
         process.daemon = False
 
 
+def _stop_profiler() -> None:
+    """Stop the statistical profiler of the Dask worker running this task: every 10 ms it walks
+    the stacks of the worker's threads for the dashboard's profile page, which made a scan of short
+    files 2.5 times slower (bench/scale.py); ``distributed.worker.profile.enabled: false`` keeps a
+    worker from starting it at all."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except ValueError:  # not in a worker
+        return
+    for name in ("profile", "profile-cycle"):
+        callback = worker.periodic_callbacks.get(name)
+        if callback is not None:
+            worker.loop.add_callback(callback.stop)  # on the worker's event loop, which runs it
+
+
 def _worker_threads() -> int:
     """Threads of the Dask worker running this task (files it analyses at once), 1 outside a worker."""
     try:
@@ -173,11 +191,14 @@ def _by_value(function: Callable) -> Callable:
 
 
 @contextmanager
-def scanning(address: str, settings: Settings) -> Iterator[ClusterScan]:
+def scanning(address: str, settings: Settings, plugins: list[str] | None = None) -> Iterator[ClusterScan]:
     """A :class:`ClusterScan` on the cluster whose scheduler is at ``address``, or on a new
-    LocalCluster of ``settings.effective_workers`` processes for :data:`LOCAL`."""
+    LocalCluster of ``settings.effective_workers`` processes for :data:`LOCAL`. The database
+    and the ``plugins`` named are checked before any cluster is reached or started
+    (:class:`ClusterError`, :class:`core.plugin.PluginError`)."""
     remote = address != LOCAL
     check_database(settings, remote)
+    resolve(discover(), plugins or settings.plugins or None)
     with connect(address, settings.effective_workers) as client, ClusterScan(client, settings, remote=remote) as scan:
         yield scan
 
@@ -199,7 +220,7 @@ def connect(address: str, workers: int) -> Iterator[Any]:
 
     logging.getLogger("distributed").setLevel(logging.WARNING)  # not every connection and task it cancels
     if address == LOCAL:
-        with dask.config.set({"distributed.worker.daemon": False}):
+        with dask.config.set({"distributed.worker.daemon": False, "distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, silence_logs=logging.ERROR)
         try:
