@@ -163,11 +163,6 @@ class Yamnet:
                     pooled[i] = np.concatenate([value.reshape(-1) for value in found[2:]] + [embeddings[i]])
         return YamnetOutput(scipy.special.expit(logits), embeddings, np.arange(count) * PATCH_HOP_S, pooled)
 
-    def run_patch(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """patch: uint8 [96, 64] → (float32 [521] logits, float32 [1024] embedding)."""
-        logits, embedding = self._session.run([LOGITS_OUTPUT, EMBEDDING_OUTPUT], {self._input: patch[None, None]})
-        return logits[0], embedding[0]
-
 
 @functools.cache
 def get() -> Yamnet:
