@@ -54,6 +54,10 @@ class LiveJob:
     finished: bool = False
 
 
+class QueueFull(RuntimeError):
+    """As many jobs are queued or running as ``Settings.max_queued_jobs`` allows."""
+
+
 class JobManager:
     """Queue, run, follow, cancel and resume analysis jobs of one engine."""
 
@@ -73,7 +77,8 @@ class JobManager:
                roots: list[Path] | None = None) -> str:
         """Queue the files (folders are expanded now; with ``roots``, files found in them
         whose real path leads outside, through a symbolic link, are left out); returns
-        the job's id."""
+        the job's id. Raises QueueFull."""
+        self.check_room()
         files = [str(p) for p in expand_paths(paths) if roots is None or _inside(p, roots)]
         job_id = uuid.uuid4().hex
         with self.engine.database.session() as session:
@@ -82,11 +87,13 @@ class JobManager:
         return job_id
 
     def resume(self, job_id: str) -> bool:
-        """Queue an interrupted or cancelled job again; False if it cannot be resumed."""
+        """Queue an interrupted or cancelled job again; False if it cannot be resumed.
+        Raises QueueFull."""
         with self.engine.database.session() as session:
             job = session.get(Job, job_id)
             if job is None or self._state_of(job_id, job.state) not in (JobState.INTERRUPTED, JobState.CANCELLED):
                 return False
+            self.check_room()
             job.state = JobState.QUEUED
         self._start(job_id)
         return True
@@ -122,6 +129,13 @@ class JobManager:
             return {"id": job.id, "state": self._state_of(job_id, job.state), "created_at": job.created_at.isoformat(),
                     "updated_at": job.updated_at.isoformat(), "total_files": len(job.paths),
                     "finished_files": sum(1 for o in job.outcomes.values() if _finished(o)), "files": files}
+
+    def check_room(self) -> None:
+        """Raises QueueFull when no more jobs may be queued."""
+        limit = self.engine.settings.max_queued_jobs
+        if (active := self.active()) >= limit:
+            raise QueueFull(f"{active} analysis jobs are waiting or running (at most {limit}): try again when "
+                            "some have finished")
 
     def active(self) -> int:
         """Jobs queued or running in this server."""

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     library_roots: list[Path] = Field(default_factory=lambda: [Path.home()])
     #: Largest upload accepted by the API, MiB.
     max_upload_mb: int = Field(1024, gt=0)
+    #: Jobs queued or running at most; beyond, the API answers 429 (each waiting job holds
+    #: memory and its uploads hold disk: the queue must not grow without end).
+    max_queued_jobs: int = Field(1000, gt=0)
     #: Rendered excerpts (WAV/FLAC of regions and of formats browsers cannot play) kept, MiB.
     excerpt_cache_mb: int = Field(2048, gt=0)
     #: Interpreter of the experimental (Essentia) environment, and the worker it runs.

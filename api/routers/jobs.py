@@ -8,7 +8,8 @@ import asyncio
 import json
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,30 +18,35 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import JobsDep, SettingsDep, confined
+from api.jobs import QueueFull
 from api.paths import safe_name
 from api.schemas import ErrorResponse, JobCreated, JobRequest, JobStatus
 from core.engine import AUDIO_EXTENSIONS
 
 router = APIRouter(tags=["jobs"])
 NOT_FOUND = {404: {"model": ErrorResponse}}
+BUSY = {429: {"model": ErrorResponse, "description": "Too many jobs are waiting (see Retry-After)"}}
+#: Seconds a client is told to wait when the job queue is full.
+RETRY_AFTER_S = 30
 _EVENT_POLL_S = 0.2
 _UPLOAD_BLOCK = 1 << 20
 
 
 @router.post("/api/jobs", response_model=JobCreated, status_code=202,
-             responses={403: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+             responses={403: {"model": ErrorResponse}, **BUSY, 503: {"model": ErrorResponse},
                         507: {"model": ErrorResponse}})
 async def create_job(request: Request, body: JobRequest, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Analyse files and folders (recursively) on the server's disk in the background."""
     paths = [str(confined(p, settings)) for p in body.paths]
     request.state.about = paths  # for a storage error (see api.app)
-    job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force, settings.allowed_roots)
+    with _room():
+        job_id = await run_in_threadpool(jobs.submit, paths, body.plugins, body.force, settings.allowed_roots)
     return JobCreated(job_id=job_id, files=(await run_in_threadpool(jobs.get, job_id))["total_files"])
 
 
 @router.post("/api/analyze/upload", response_model=JobCreated, status_code=202,
-             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
-                        507: {"model": ErrorResponse}})
+             responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, **BUSY,
+                        503: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
 async def upload(request: Request, files: Annotated[list[UploadFile], File(description="Audio files")],
                  jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Store uploaded files (each under the size limit, with an audio extension) and
@@ -54,6 +60,8 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File(descr
         if Path(item.filename or "").suffix.lower() not in AUDIO_EXTENSIONS:
             raise HTTPException(status_code=400, detail=f"{item.filename!r} is not an audio file this server reads "
                                 f"({', '.join(sorted(AUDIO_EXTENSIONS))})")
+    with _room():  # refused before anything is written
+        jobs.check_room()
     folder = settings.upload_dir / uuid.uuid4().hex
     try:
         try:
@@ -62,7 +70,8 @@ async def upload(request: Request, files: Annotated[list[UploadFile], File(descr
             raise HTTPException(status_code=507, detail=f"the server could not store the upload: "
                                 f"{exc.strerror or exc}") from exc
         paths = [str(await _save(item, folder, limit)) for item in files]
-        job_id = await run_in_threadpool(jobs.submit, paths)
+        with _room():
+            job_id = await run_in_threadpool(jobs.submit, paths)
     except BaseException:  # nothing kept without a job that analyses it
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -137,14 +146,25 @@ async def cancel_job(job_id: str, jobs: JobsDep) -> JobStatus:
 
 
 @router.post("/api/jobs/{job_id}/resume", response_model=JobStatus,
-             responses={**NOT_FOUND, 409: {"model": ErrorResponse}})
+             responses={**NOT_FOUND, 409: {"model": ErrorResponse}, **BUSY})
 async def resume_job(job_id: str, jobs: JobsDep) -> JobStatus:
     """Run an interrupted or cancelled job's remaining files."""
     job = _found(await run_in_threadpool(jobs.get, job_id), job_id)
-    if not await run_in_threadpool(jobs.resume, job_id):
+    with _room():
+        resumed = await run_in_threadpool(jobs.resume, job_id)
+    if not resumed:
         raise HTTPException(status_code=409, detail=f"job {job_id} is {job['state']}: only interrupted or "
                             "cancelled jobs can be resumed")
     return JobStatus(**await run_in_threadpool(jobs.get, job_id))
+
+
+@contextmanager
+def _room() -> Iterator[None]:
+    """QueueFull as a 429 with Retry-After."""
+    try:
+        yield
+    except QueueFull as exc:
+        raise HTTPException(status_code=429, detail=str(exc), headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
 
 
 def _found(job: dict | None, job_id: str) -> dict:

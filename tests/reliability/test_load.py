@@ -1,11 +1,13 @@
 """What the load benchmark (bench/load.py) found, kept as tests: a long-running server
-forgets the live events of old jobs, and the benchmark itself runs clean."""
+forgets the live events of old jobs, a full job queue refuses more work, and the
+benchmark itself runs clean."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from api import jobs as job_module
 from api.app import create_app
 from core.engine import AudioSamplerEngine
 from plugins.features import Features
+from tests import audio_factory as af
 from tests.conftest import make_settings
 from tests.reliability.test_faults import wait_until
 from tests.test_cli import ROOT
@@ -35,6 +38,30 @@ def test_the_live_events_of_old_finished_jobs_are_forgotten(tmp_path: Path, monk
             events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
         assert events == [{"type": "end", "state": "done"}]
         assert manager.active() == 0
+        client.app.state.engine.close()
+
+
+def test_a_full_job_queue_refuses_new_work_with_429_before_writing_anything(tmp_path: Path) -> None:
+    """Clients that upload faster than the workers analyse would grow the queue (memory)
+    and the upload folder (disk) without end: past ``max_queued_jobs`` they are told to
+    come back later."""
+    settings = make_settings(tmp_path / "data", max_queued_jobs=2)
+    song = af.write(tmp_path / "song.wav", af.with_gaps([(0.1, 0.6)], 0.8))
+    with TestClient(create_app(settings, AudioSamplerEngine(settings, plugins=[Features]))) as client:
+        gate = threading.Event()
+        client.app.state.jobs._executor.submit(gate.wait)  # the job thread is busy: new jobs wait
+        try:
+            ids = [client.post("/api/jobs", json={"paths": [str(song)]}).json()["job_id"] for _ in range(2)]
+            refused = client.post("/api/jobs", json={"paths": [str(song)]})
+            assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
+            assert refused.json()["error"].startswith("2 analysis jobs are waiting or running (at most 2)")
+            upload = client.post("/api/analyze/upload", files=[("files", ("song.wav", song.read_bytes()))])
+            assert upload.status_code == 429 and not list(settings.upload_dir.rglob("*"))
+            assert len(client.get("/api/jobs").json()) == 2
+        finally:
+            gate.set()
+        wait_until(lambda: all(client.get(f"/api/jobs/{i}").json()["state"] == "done" for i in ids), 120, "jobs")
+        assert client.post("/api/analyze/upload", files=[("files", ("song.wav", song.read_bytes()))]).status_code == 202
         client.app.state.engine.close()
 
 
