@@ -107,18 +107,21 @@ def measure_engine(path: Path, workdir: Path, audio_s: float) -> dict:
     process = subprocess.Popen([sys.executable, "main.py", "analyze", str(path)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = psutil.Process(process.pid)
-    peak = 0
+    peak = peak_rss = 0
     while process.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+            memory = [p.memory_full_info() for p in tree if p.is_running()]
+            peak = max(peak, sum(m.pss for m in memory))
+            peak_rss = max(peak_rss, sum(m.rss for m in memory))
         except psutil.Error:
             pass
         time.sleep(0.05)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(process.stderr.read().decode())
-    return {"x_real_time": audio_s / seconds, "seconds": seconds, "peak_rss_mb": peak / 2**20}
+    return {"x_real_time": audio_s / seconds, "seconds": seconds, "peak_rss_mb": peak / 2**20,
+            "peak_rss_sum_mb": peak_rss / 2**20}
 
 
 def main() -> None:
