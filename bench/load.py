@@ -11,10 +11,12 @@ searches regions and files with random filters, opens a region, and follows its 
 job. Beside them a probe asks ``/health`` every 0.25 s and measures how long it waits.
 
 Printed: per kind of request, how many were answered, the throughput, p50/p95/max
-latency (client side, whole HTTP round trip) and errors by class; the ``/health``
-probe's latency; the server's memory (resident set of the whole process tree: the
-server, its forkserver and workers) at the start, middle and end of the run; and how
-much of the uploaded audio was analysed by the end. The script exits 1 when any request
+latency (client side, whole HTTP round trip) and errors by class (``429 busy``: the
+server's job queue, ``--max-queued``, was full, as it must be when uploads outpace the
+workers for long enough); the ``/health`` probe's latency; the server's memory
+(resident set of the process, and of its whole tree: the forkserver and workers too)
+at the start, each quarter and the end of the run; and how much of the uploaded audio
+was analysed by the end. The script exits 1 when any request
 got a 5xx or the probe went unanswered for more than ``--health-stall`` seconds.
 """
 
@@ -73,7 +75,7 @@ class Tally:
         if response is not None:
             self.times[kind].append(1000 * (time.perf_counter() - started))
             if response.status_code >= 400:
-                cls = f"{response.status_code // 100}xx"
+                cls = "429" if response.status_code == 429 else f"{response.status_code // 100}xx"
                 self.errors[kind][cls] += 1
                 self.examples.setdefault(f"{kind} {response.status_code}", response.text[:300])
         else:
@@ -146,8 +148,13 @@ class Load:
         limits = httpx.Limits(max_connections=self.clients + 2, max_keepalive_connections=self.clients + 2,
                               keepalive_expiry=KEEPALIVE_S)
         async with httpx.AsyncClient(base_url=self.base, timeout=60, limits=limits) as client:
-            self.deadline = time.monotonic() + warmup_s
-            await asyncio.gather(*(self.client(client, i) for i in range(self.clients)))
+            warm_until = time.monotonic() + 300
+            while True:  # until the workers have analysed an upload (they start with the first job)
+                self.deadline = time.monotonic() + warmup_s
+                await asyncio.gather(*(self.client(client, i) for i in range(self.clients)))
+                first = self.jobs and (await client.get(f"/api/jobs/{self.jobs[0]}")).json()
+                if (first and first["state"] == "done") or time.monotonic() > warm_until:
+                    break
             self.tally = Tally()
             started = time.monotonic()
             self.deadline = started + self.seconds
@@ -232,10 +239,11 @@ class Load:
             self.longest_health_gap_s = max(self.longest_health_gap_s, time.monotonic() - last_answer)
 
 
-def serve(data_dir: Path, plugins: list[str], workers: int) -> tuple[subprocess.Popen, str]:
+def serve(data_dir: Path, plugins: list[str], workers: int, max_queued: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir), "AUDIO_SAMPLER_PLUGINS": json.dumps(plugins),
-           "AUDIO_SAMPLER_WORKERS": str(workers), "AUDIO_SAMPLER_LIBRARY_ROOTS": json.dumps([str(data_dir)])}
+           "AUDIO_SAMPLER_WORKERS": str(workers), "AUDIO_SAMPLER_LIBRARY_ROOTS": json.dumps([str(data_dir)]),
+           "AUDIO_SAMPLER_MAX_QUEUED_JOBS": str(max_queued)}
     env.pop("DATABASE_URL", None)
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - the server's own, closed with it
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
@@ -263,16 +271,18 @@ def report(load: Load, seconds: float, analysed: dict, stop: dict) -> bool:
         errors = load.tally.errors.get(kind, {})
         rows.append({"request": kind, "answered": len(times), "per s": len(times) / seconds,
                      "p50 ms": statistics.median(times) if times else None, "p95 ms": percentile(times, 95),
-                     "max ms": max(times) if times else None, "4xx": errors.get("4xx", 0),
+                     "max ms": max(times) if times else None, "429 busy": errors.get("429", 0),
+                     "4xx": errors.get("4xx", 0),
                      "5xx": errors.get("5xx", 0), "no answer": errors.get("no answer", 0)})
     answered = sum(r["answered"] for r in rows)
     rows.append({"request": "all clients", "answered": answered, "per s": answered / seconds,
-                 "p50 ms": None, "p95 ms": None, "max ms": None, "4xx": sum(r["4xx"] for r in rows),
+                 "p50 ms": None, "p95 ms": None, "max ms": None, "429 busy": sum(r["429 busy"] for r in rows),
+                 "4xx": sum(r["4xx"] for r in rows),
                  "5xx": sum(r["5xx"] for r in rows), "no answer": sum(r["no answer"] for r in rows)})
     rows.append({"request": "/health probe", "answered": len(load.health), "per s": len(load.health) / seconds,
                  "p50 ms": statistics.median(load.health) if load.health else None,
                  "p95 ms": percentile(load.health, 95), "max ms": max(load.health) if load.health else None,
-                 "4xx": 0, "5xx": 0, "no answer": load.health_failures})
+                 "429 busy": 0, "4xx": 0, "5xx": 0, "no answer": load.health_failures})
     print_table(f"Load: {load.clients} clients for {seconds:.0f} s (client-side latency)", rows)
     print_table("Server memory (resident, MB)", load.memory)
     print_table("Analysis", [{"uploads accepted (warm-up too)": analysed["jobs"],
@@ -310,10 +320,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients run (default 60)")
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before the measured run")
+    parser.add_argument("--warmup", type=float, default=10.0,
+                        help="seconds of load before the measured run (again until an upload was analysed)")
     parser.add_argument("--library", type=int, default=10_000, help="generated regions in the database at the start")
     parser.add_argument("--plugins", default="features", help="the server's plugin chain (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="the server's worker processes")
+    parser.add_argument("--max-queued", type=int, default=1000,
+                        help="the server's AUDIO_SAMPLER_MAX_QUEUED_JOBS (uploads past it get 429)")
     parser.add_argument("--health-stall", type=float, default=2.0,
                         help="longest acceptable time without a /health answer, seconds")
     parser.add_argument("--seed", type=int, default=0)
@@ -324,7 +337,7 @@ def main() -> None:
         database.migrate()
         library.fill(database, args.library, np.random.default_rng(args.seed), peaks=True)
         database.dispose()
-        server, base = serve(data_dir, args.plugins.split(","), args.workers)
+        server, base = serve(data_dir, args.plugins.split(","), args.workers, args.max_queued)
         try:
             load = Load(base, args.seconds, args.clients, args.library, server.pid, args.seed)
             elapsed = asyncio.run(load.run(args.warmup))
