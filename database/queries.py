@@ -243,7 +243,7 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
             page = page.where(*region_filters(query, narrowed=True))
             page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
         else:
-            page = page.where(Region.id.in_(select(Region.id).where(*filters).correlate(None)))
+            page = page.where(*filters)
     else:
         total = session.scalar(select(func.count()).select_from(Region)) or 0
     if total <= query.offset:
