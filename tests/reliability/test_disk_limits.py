@@ -1,6 +1,6 @@
 """Fault injection, continued: a server process over its file size limit (``RLIMIT_FSIZE``,
-no root needed), ``POST /api/jobs`` and uploads onto a full database disk, and a job
-whose file could not be stored, resumed.
+no root needed), ``POST /api/jobs`` and uploads onto a full database disk, an upload
+into a read-only upload folder, and a job whose file could not be stored, resumed.
 
 After each fault: ``PRAGMA integrity_check`` passes, every file is stored whole or not
 at all, the error is in ``/status``, and the work succeeds once the fault is gone.
@@ -22,7 +22,7 @@ from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
 from tests.live_server import free_port
-from tests.reliability.disks import fill, small_disk
+from tests.reliability.disks import fill, read_only, small_disk
 from tests.reliability.test_faults import assert_whole, database_of, serve_process, wait_until
 from tests.test_cli import cli_env
 
@@ -145,3 +145,16 @@ def test_a_file_that_could_not_be_stored_is_analysed_again_when_the_job_is_resum
     assert sorted(database_of(settings)) == sorted([str(short), str(long)])
     assert_whole(settings)
     assert not list(settings.tmp_dir.iterdir())
+
+
+def test_an_upload_into_a_read_only_upload_folder_is_a_507_in_status(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", plugins=["features"])
+    settings.ensure_dirs()
+    short = af.write(tmp_path / "short.wav", af.tone(440, 0.2))
+    with read_only(settings.upload_dir), TestClient(create_app(settings)) as client:
+        refused = client.post("/api/analyze/upload", files=[("files", ("short.wav", short.read_bytes()))])
+        assert refused.status_code == 507
+        assert refused.json() == {"error": "the server could not store the upload: Read-only file system"}
+        assert client.get("/status").json()["unrecorded_errors"][-1]["path"] == "short.wav"
+        assert client.get("/api/jobs").json() == []
+    assert not list(settings.upload_dir.iterdir())
