@@ -148,8 +148,8 @@ def exact_top(database: Database, query: np.ndarray, k: int) -> set[int]:
     best: list[tuple[float, int]] = []
     with database.session() as session:
         after = 0
-        while rows := session.execute(text("SELECT id, region_id, vector FROM region_vectors WHERE id > :a "
-                                           "ORDER BY id LIMIT 50000"), {"a": after}).all():
+        while rows := session.execute(text("SELECT id, region_id, vector FROM region_vectors WHERE kind = 'yamnet' "
+                                           "AND id > :a ORDER BY id LIMIT 50000"), {"a": after}).all():
             after = rows[-1][0]
             scores = as_matrix([r[2] for r in rows], len(query)) @ query
             best += [(float(scores[i]), rows[i][1]) for i in np.argsort(-scores)[: k + 1]]
@@ -184,6 +184,7 @@ def scale(size: int, centres: np.ndarray, workdir: Path, queries_per_case: int) 
             times.append(1000 * (time.perf_counter() - started))
         row[f"{case} p50 ms"] = statistics.median(times)
         row[f"{case} p95 ms"] = float(np.percentile(times, 95))
+        print(f"{size}: {case} p50 {row[f'{case} p50 ms']:.1f} ms, p95 {row[f'{case} p95 ms']:.1f} ms", file=sys.stderr)
     recalls = []
     with database.session() as session:
         for region_id in ids[:30]:
