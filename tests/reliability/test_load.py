@@ -68,7 +68,7 @@ def test_a_full_job_queue_refuses_new_work_with_429_before_writing_anything(tmp_
 @pytest.mark.slow
 def test_the_load_benchmark_runs_without_5xx_or_a_health_stall(tmp_path: Path) -> None:
     """A short run of bench/load.py (it exits 1 on any 5xx, a /health stall or a traceback)."""
-    done = subprocess.run([sys.executable, "bench/load.py", "--seconds", "20", "--warmup", "5", "--clients", "20",
+    done = subprocess.run([sys.executable, "bench/load.py", "--seconds", "10", "--warmup", "5", "--clients", "20",
                            "--library", "2000"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 tracebacks" in done.stdout
