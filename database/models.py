@@ -229,7 +229,7 @@ class Tag(Base):
         CheckConstraint("(file_id IS NULL) <> (region_id IS NULL)", name="ck_tags_one_target"),
         CheckConstraint("source IN ('user', 'model')", name="ck_tags_source"),
         UniqueConstraint("file_id", "region_id", "tag", "source"),
-        Index("ix_tags_tag_confidence_region", "tag", "confidence", "region_id"),
+        Index("ix_tags_tag_region_confidence", "tag", "region_id", "confidence"),
         Index("ix_tags_tag_file", "tag", "file_id"),
         # one of the two ids is always NULL, so each target's tags are unique by a partial index
         Index("uq_tags_region_tag_source", "region_id", "tag", "source", unique=True,

@@ -1,5 +1,6 @@
-"""Migration 0009 (regions' peaks in their own table, facet indexes holding every
-search column) up and down, on each backend, with the stored peaks kept both ways."""
+"""Migrations 0009 (regions' peaks in their own table, facet indexes holding every
+search column) and 0010 (a tag's regions by id) up and down, on each backend, with the
+stored peaks kept both ways."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def _columns(database: Database, table: str) -> set[str]:
     return {column["name"] for column in inspect(database.engine).get_columns(table)}
 
 
-def _index_columns(database: Database, name: str) -> list[str]:
-    return next(ix["column_names"] for ix in inspect(database.engine).get_indexes("regions") if ix["name"] == name)
+def _index_columns(database: Database, name: str, table: str = "regions") -> list[str]:
+    return next(ix["column_names"] for ix in inspect(database.engine).get_indexes(table) if ix["name"] == name)
 
 
 def test_peaks_move_to_their_own_table_and_back(tmp_path: Path, database_url: str) -> None:
@@ -40,6 +41,7 @@ def test_peaks_move_to_their_own_table_and_back(tmp_path: Path, database_url: st
         assert "peaks" not in _columns(database, "regions")
         assert _index_columns(database, "ix_regions_bpm") == ["bpm", "id", "key", "content", "loudness_lufs",
                                                               "duration_s", "file_id"]
+        assert _index_columns(database, "ix_tags_tag_region_confidence", "tags") == ["tag", "region_id", "confidence"]
         with database.session() as session:  # the region, its tag and its peaks are all still there
             region = queries.get_region(session, 1)
             assert region["peaks"] == PEAKS and [t["tag"] for t in region["tags"]] == ["kick"]
@@ -51,6 +53,7 @@ def test_peaks_move_to_their_own_table_and_back(tmp_path: Path, database_url: st
             command.downgrade(config, "0008")
         assert "region_peaks" not in inspect(database.engine).get_table_names()
         assert _index_columns(database, "ix_regions_bpm") == ["bpm"]
+        assert _index_columns(database, "ix_tags_tag_confidence_region", "tags") == ["tag", "confidence", "region_id"]
         with database.engine.connect() as connection:
             stored = connection.execute(text("SELECT peaks FROM regions WHERE id = 1")).scalar_one()
         assert (json.loads(stored) if isinstance(stored, str) else stored) == PEAKS
