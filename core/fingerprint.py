@@ -70,7 +70,8 @@ def fingerprint(audio: np.ndarray, sr: int) -> np.ndarray:
 
 def similarity(target: bytes | np.ndarray, others: list[bytes | np.ndarray]) -> np.ndarray:
     """float [len(others)]: ``2·(share of agreeing bits) − 1`` of ``target`` with each of
-    ``others`` at the best shift within ±MAX_LAG frames; −1 for one too short to compare."""
+    ``others`` at the best shift within ±MAX_LAG frames; −1 for one too short to compare.
+    Frames are compared 16 bits at a time (XOR and a population count)."""
     a_frames, a_bits = _unpack(np.frombuffer(bytes(target), np.uint8)[None, :])
     if not others:
         return np.zeros(0)
@@ -81,23 +82,21 @@ def similarity(target: bytes | np.ndarray, others: list[bytes | np.ndarray]) -> 
         a_part = a_bits[max(0, lag):]
         b_part = b_bits[:, max(0, -lag):]
         length = min(a_part.shape[0], b_part.shape[1])
-        agree = np.cumsum((a_part[None, :length] == b_part[:, :length]).sum(axis=2), axis=1)  # [n, frames]
+        differ = np.cumsum(np.bitwise_count(a_part[None, :length] ^ b_part[:, :length]), axis=1)  # [n, frames]
         overlap = np.minimum(a_frames - max(0, lag), b_frames - max(0, -lag)).clip(0, length)
-        usable = overlap >= MIN_OVERLAP
-        if not usable.any():
-            continue
-        rows = np.flatnonzero(usable)
-        share = agree[rows, overlap[rows] - 1] / (overlap[rows] * BANDS)
-        best[rows] = np.maximum(best[rows], 2 * share - 1)
+        rows = np.flatnonzero(overlap >= MIN_OVERLAP)
+        if len(rows):
+            share = 1.0 - differ[rows, overlap[rows] - 1] / (overlap[rows] * BANDS)
+            best[rows] = np.maximum(best[rows], 2 * share - 1)
     return best
 
 
 def _unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frames held int [n], bits bool [n, FRAMES, BANDS]) of fingerprints uint8 [n, SIZE]."""
+    """(frames held int [n], each frame's bits as one integer [n, FRAMES]) of fingerprints uint8 [n, SIZE]."""
     if packed.shape[1] != SIZE:
         raise ValueError(f"a fingerprint is {SIZE} bytes, not {packed.shape[1]}")
-    bits = np.unpackbits(packed[:, 1:], axis=1).astype(bool).reshape(len(packed), FRAMES, BANDS)
-    return packed[:, 0].astype(np.int64), bits
+    frames = np.ascontiguousarray(packed[:, 1:]).view(f">u{BANDS // 8}")  # BANDS bits a frame
+    return packed[:, 0].astype(np.int64), frames
 
 
 @functools.cache
