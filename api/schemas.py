@@ -215,7 +215,8 @@ class JobStatus(BaseModel):
 
 
 class RegionDetail(RegionItem):
-    peaks: dict[str, Any] = Field(description="The region's own min/max peaks (core.waveform layout)")
+    peaks: dict[str, Any] | None = Field(description="The region's own min/max peaks (core.waveform layout); null "
+                                         "when none are stored (a region written by another tool)")
     analysis: dict[str, dict[str, Any]] = Field(description="Per plugin: status, version, elapsed_s, error, result")
 
 

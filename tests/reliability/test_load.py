@@ -10,12 +10,15 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api import jobs as job_module
 from api.app import create_app
+from bench import library
 from core.engine import AudioSamplerEngine
+from database.session import Database
 from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
@@ -75,3 +78,17 @@ def test_the_load_benchmark_runs_without_5xx_or_a_health_stall(tmp_path: Path) -
     table = done.stdout.split("(client-side latency)")[1]
     all_clients = next(line for line in table.splitlines() if line.startswith("all clients")).split()
     assert int(all_clients[2]) > 0 and all_clients[-3:] == ["0", "0", "0"]  # answered; 4xx, 5xx, no answer
+
+
+def test_a_region_without_stored_peaks_is_shown_not_a_500(tmp_path: Path) -> None:
+    """The load benchmark's generated library (regions written straight into the tables,
+    without peaks, as the model allows) made GET /api/regions/{id} answer 500."""
+    settings = make_settings(tmp_path / "data")
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    library.fill(database, 3, np.random.default_rng(0))
+    database.dispose()
+    with TestClient(create_app(settings, AudioSamplerEngine(settings, plugins=[Features]))) as client:
+        region = client.get("/api/regions/2")
+        assert region.status_code == 200 and region.json()["peaks"] is None
+        client.app.state.engine.close()
