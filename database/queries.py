@@ -203,11 +203,18 @@ def _named(text: str, probe: bool):
     return Region.file_id.in_(select(File.id).where(func.lower(File.name).contains(text, autoescape=True)))
 
 
-def _tagged(tag: str, min_confidence: float | None, probe: bool):
-    """Whether the region, or its file, has ``tag`` (with at least ``min_confidence``)."""
+def _tag_conditions(tag: str, min_confidence: float | None) -> list:
+    """Conditions on ``tags``: the tag, with at least ``min_confidence`` (a tag without
+    one, a person's or a rule's, always passes)."""
     conditions = [Tag.tag == normalise_tag(tag)]
     if min_confidence is not None:
         conditions.append(or_(Tag.confidence.is_(None), Tag.confidence >= min_confidence))
+    return conditions
+
+
+def _tagged(tag: str, min_confidence: float | None, probe: bool):
+    """Whether the region, or its file, has ``tag`` (with at least ``min_confidence``)."""
+    conditions = _tag_conditions(tag, min_confidence)
     if probe:  # SQLite, without statistics, would rather scan the tag's rows of every confidence
         return or_(select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
                    .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists(),
@@ -235,8 +242,7 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
         most = _sortable(session, query)
         if column_filters(query):
             ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
-        count = select(func.count()).select_from(Region).where(*filters)
-        total = len(ids) if 0 < len(ids) <= most else session.scalar(count) or 0
+        total = len(ids) if 0 < len(ids) <= most else _count(session, query, filters)
         if total <= most:
             page = page.where(Region.id.in_(ids or select(Region.id).where(*filters).correlate(None)))
         elif _walkable(query):
@@ -258,6 +264,18 @@ SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration
                 "loudness": "ix_regions_loudness_lufs", "key": "ix_regions_key"}
 #: The most matching ids a search collects to sort its page from.
 SORTABLE_MAX = 2_000
+
+
+def _count(session: Session, query: RegionQuery, filters: list) -> int:
+    """How many regions match ``filters`` (``query``'s). A search by a tag alone, when no
+    file carries the tag, counts the tag's rows in its index, in region order: their
+    regions exist (a region's tags go with it), so none is looked up."""
+    if query.tag and not query.text and not column_filters(query):
+        conditions = _tag_conditions(query.tag, query.tag_min)
+        if session.scalar(select(Tag.id).where(*conditions, Tag.file_id.is_not(None)).limit(1)) is None:
+            return session.scalar(select(func.count(func.distinct(Tag.region_id)))
+                                  .where(*conditions, Tag.region_id.is_not(None))) or 0
+    return session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
 
 
 def _walkable(query: RegionQuery) -> bool:
