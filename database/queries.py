@@ -263,7 +263,7 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
 SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration": "ix_regions_duration_s",
                 "loudness": "ix_regions_loudness_lufs", "key": "ix_regions_key"}
 #: The most matching ids a search collects to sort its page from.
-SORTABLE_MAX = 2_000
+SORTABLE_MAX = 1_000
 
 
 def _count(session: Session, query: RegionQuery, filters: list) -> int:
