@@ -205,7 +205,7 @@ def test_analysing_again_takes_the_vectors_from_the_cache(library, tmp_path: Pat
 
     assert engine.analyze_file(path)["status"] == "ok"
     first = stored()
-    assert set(first) == {"yamnet", "yamnet_layers", "features"}
+    assert set(first) == {"yamnet", "yamnet_layers", "features", "fingerprint"}
     assert engine.analyze_file(path, force=True)["status"] == "ok"
     assert stored() == first
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.f16")} == kept  # nothing computed, nothing written
