@@ -13,6 +13,7 @@ Operations:
   ``window_s`` also ``"windows": [{"start_s", "key", "scale", "strength"}, ...]``.
 """
 
+import ctypes
 import os
 import sys
 import time
@@ -33,6 +34,10 @@ from core.wire import read_message, write_message  # noqa: E402
 
 essentia.log.infoActive = False
 _extractors = {}
+try:  # glibc keeps what a long region's call freed; trimmed after each call, it goes back to the system
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # pragma: no cover - not glibc
+    _malloc_trim = None
 
 
 def ping(params, audio):
@@ -79,11 +84,15 @@ def main():
             write_message(_protocol_out, {"ok": False, "error": f"unknown op {op!r}"})
             continue
         try:
-            audio = np.frombuffer(payload, dtype="<f4").astype(np.float32) if payload else None
+            # the samples as they arrived (no copy: "<f4" is float32 here); Essentia copies what it keeps
+            audio = np.frombuffer(payload, dtype="<f4").astype(np.float32, copy=False) if payload else None
             reply = {"ok": True, "result": OPERATIONS[op](header.get("params", {}), audio)}
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        audio = payload = None  # the child waits for its next call holding none of this one
+        if _malloc_trim is not None:
+            _malloc_trim(0)
         write_message(_protocol_out, reply)
 
 
