@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import fingerprint, keys
 from database.models import (
     File,
+    FileSummary,
     Region,
     RegionAnalysis,
     RegionVector,
@@ -345,12 +346,13 @@ def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[s
                 .group_by(Region.file_id).subquery())
     name = File.name.desc() if query.descending else File.name.asc()
     rows = session.execute(
-        select(File, matching.c.matches).join(matching, matching.c.file_id == File.id)
-        .options(selectinload(File.summary)).order_by(name, File.id).limit(query.limit).offset(query.offset)
+        select(File.id, File.path, File.name, File.duration_s, File.format, matching.c.matches, FileSummary.summary)
+        .join(matching, matching.c.file_id == File.id).outerjoin(FileSummary)
+        .order_by(name, File.id).limit(query.limit).offset(query.offset)
     ).all()
-    return total, [{"id": f.id, "path": f.path, "name": f.name, "duration_s": f.duration_s, "format": f.format,
-                    "matching_regions": matches, "summary": f.summary.summary if f.summary else {}}
-                   for f, matches in rows]
+    return total, [{"id": row.id, "path": row.path, "name": row.name, "duration_s": row.duration_s,
+                    "format": row.format, "matching_regions": row.matches, "summary": row.summary or {}}
+                   for row in rows]
 
 
 def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:
