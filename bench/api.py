@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import library  # noqa: E402
+from bench.server import start as start_server  # noqa: E402
 from bench.tables import print_table  # noqa: E402
 from database.session import Database  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
 
@@ -69,21 +69,9 @@ SEARCHES = {
 
 
 def serve(data_dir: Path, database_url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
            "AUDIO_SAMPLER_PLUGINS": '["features"]', "AUDIO_SAMPLER_WORKERS": "1"}
-    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not start")
+    return start_server(env)
 
 
 def measure(url: str, regions: int, requests: int) -> list[dict]:
@@ -141,12 +129,12 @@ def run(data_dir: Path, url: str, regions: int, requests: int, peaks: bool) -> l
             connection.exec_driver_sql("VACUUM ANALYZE")
     print(f"wrote {regions} regions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     database.dispose()
-    server, base = serve(data_dir, url)
+    process, base = serve(data_dir, url)
     try:
         return measure(base, regions, requests)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        process.terminate()
+        process.wait(timeout=60)
 
 
 if __name__ == "__main__":

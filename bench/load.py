@@ -48,10 +48,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import library  # noqa: E402
+from bench.server import start as start_server  # noqa: E402
 from bench.tables import print_table  # noqa: E402
 from database.session import Database  # noqa: E402
 from tests import audio_factory as af  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
 
 #: What a client does next, and how often (weights).
 ACTIONS = {"upload": 2, "search regions": 5, "search files": 2, "region detail": 2, "job status": 1}
@@ -240,24 +240,11 @@ class Load:
 
 
 def serve(data_dir: Path, plugins: list[str], workers: int, max_queued: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir), "AUDIO_SAMPLER_PLUGINS": json.dumps(plugins),
            "AUDIO_SAMPLER_WORKERS": str(workers), "AUDIO_SAMPLER_LIBRARY_ROOTS": json.dumps([str(data_dir)]),
            "AUDIO_SAMPLER_MAX_QUEUED_JOBS": str(max_queued)}
     env.pop("DATABASE_URL", None)
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - the server's own, closed with it
-    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError(f"the server did not start: {(data_dir / 'server.log').read_text()[-2000:]}")
+    return start_server(env, data_dir / "server.log")
 
 
 def percentile(values: list[float], q: float) -> float | None:
