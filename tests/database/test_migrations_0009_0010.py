@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from database import queries
-from database.session import MIGRATIONS_DIR, Database
+from database.session import Database
+from tests.migrations import downgrade
 
 PEAKS = {"sample_rate": 22_050, "samples_per_pixel": 64, "length": 2, "min": [-0.5, -0.25], "max": [0.5, 0.75]}
 
@@ -46,11 +45,7 @@ def test_peaks_move_to_their_own_table_and_back(tmp_path: Path, database_url: st
             region = queries.get_region(session, 1)
             assert region["peaks"] == PEAKS and [t["tag"] for t in region["tags"]] == ["kick"]
             assert queries.search_regions(session, queries.RegionQuery(bpm_min=100, tag="kick"))[0] == 1
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with database.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0008")
+        downgrade(database, "0008")
         assert "region_peaks" not in inspect(database.engine).get_table_names()
         assert _index_columns(database, "ix_regions_bpm") == ["bpm"]
         assert _index_columns(database, "ix_tags_tag_confidence_region", "tags") == ["tag", "confidence", "region_id"]

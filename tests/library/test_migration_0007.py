@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect
 
 from database.packs import load_weights, save_weights
-from database.session import MIGRATIONS_DIR, Database
+from database.session import Database
+from tests.migrations import downgrade
 
 
 def test_category_weights_table_comes_and_goes(tmp_path: Path, database_url: str) -> None:
@@ -22,11 +21,7 @@ def test_category_weights_table_comes_and_goes(tmp_path: Path, database_url: str
             save_weights(session, {"kick": 0.5})
         with database.session() as session:
             assert load_weights(session) == {"kick": 0.5}
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with database.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0006")
+        downgrade(database, "0006")
         assert "category_weights" not in inspect(database.engine).get_table_names()
         database.migrate()
         assert "category_weights" in inspect(database.engine).get_table_names()
