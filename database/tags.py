@@ -8,6 +8,7 @@ model tag "kick" is a second row, and removing the user's leaves the model's.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,9 @@ def clean_tags(tags: list[str]) -> list[str]:
             raise InvalidTag("a tag cannot be empty")
         if len(tag) > MAX_TAG_LENGTH:
             raise InvalidTag(f"a tag has at most {MAX_TAG_LENGTH} characters: {tag[:40]!r}… has {len(tag)}")
+        if any(unicodedata.category(character) == "Cc" for character in tag):
+            # NUL, for one, is stored as U+FFFD (database.session): a second tag would not match the first
+            raise InvalidTag(f"a tag cannot hold control characters: {tag[:40]!r}")
         if tag not in cleaned:
             cleaned.append(tag)
     return cleaned
