@@ -40,7 +40,6 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-import httpx
 import numpy as np
 import psutil
 
@@ -51,8 +50,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from speed import make_music, measure_engine  # noqa: E402
 from tables import print_table  # noqa: E402
 
+from bench.server import start as start_server  # noqa: E402
 from tests import audio_factory as af  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
 
 WORKERS = 2
 
@@ -131,25 +130,12 @@ def memory_table(minutes: list[float], workdir: Path) -> None:
 def time_to_health(data_dir: Path) -> tuple[float, float]:
     """Seconds from starting ``main.py serve`` to its first ``/health`` answer, and the CPU seconds
     its processes used by then (what the wait would be on an idle machine: start-up is one thread)."""
-    port = free_port()
-    env = {**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir)}
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, _ = start_server({**os.environ, "AUDIO_SAMPLER_DATA_DIR": str(data_dir)}, poll_s=0.01)
     try:
-        deadline = started + 120
-        while time.perf_counter() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    wall = time.perf_counter() - started
-                    tree = psutil.Process(server.pid)
-                    cpu = sum(sum(p.cpu_times()[:2]) for p in [tree, *tree.children(recursive=True)])
-                    return wall, cpu
-            except httpx.TransportError:
-                time.sleep(0.01)
-            if server.poll() is not None:
-                raise RuntimeError(f"main.py serve exited with {server.returncode}")
-        raise RuntimeError("the server did not answer /health within 120 s")
+        wall = time.perf_counter() - started
+        tree = psutil.Process(server.pid)
+        return wall, sum(sum(p.cpu_times()[:2]) for p in [tree, *tree.children(recursive=True)])
     finally:
         server.terminate()
         server.wait(timeout=60)

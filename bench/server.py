@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 120
 
 
-def start(env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start(env: dict[str, str], log: Path | None = None, poll_s: float = 0.2) -> tuple[subprocess.Popen, str]:
     """Start ``main.py serve`` on a free port with the environment ``env``, its output into
-    ``log`` (or dropped), in a session of its own; wait for its ``/health``.
+    ``log`` (or dropped), in a session of its own; wait for its ``/health``, asked every
+    ``poll_s`` seconds.
 
     Returns: (the process, its base URL). Raises: RuntimeError, with the end of ``log``,
     when it exits or does not answer within ``START_TIMEOUT_S``."""
@@ -35,7 +36,7 @@ def start(env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Pope
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return server, url
         except httpx.TransportError:
-            time.sleep(0.2)
+            time.sleep(poll_s)
     server.kill()
     said = log.read_text(errors="replace")[-2000:] if log is not None else ""
     raise RuntimeError(f"the server did not start: {said}")
