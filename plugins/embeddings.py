@@ -101,10 +101,8 @@ class Embeddings(Plugin):
         if features is None:
             features = half(feature_vector(audio, sr))
             cache.put(FEATURES_MODEL, digest, features)
-        prints = fingerprint.fingerprint(audio, sr)
         return {**result, "features": entry(features, FEATURES_MODEL),
-                "fingerprint": {"model": fingerprint.model_name(sr), "dim": int(prints.size), "dtype": "uint8",
-                                "encoding": "base64", "vector": base64.b64encode(prints.tobytes()).decode("ascii")}}
+                "fingerprint": entry(fingerprint.fingerprint(audio, sr), fingerprint.model_name(sr))}
 
     def warm_up(self, sr: int) -> None:
         """Load YAMNet once per worker; compile librosa's kernels (past the cache)."""
@@ -167,8 +165,9 @@ def half(vector: np.ndarray) -> np.ndarray:
 
 
 def entry(stored: np.ndarray, model: str) -> dict[str, Any]:
-    """The result entry of a stored (float16, normalised) vector."""
-    return {"model": model, "dim": int(stored.size), "dtype": "float16", "encoding": "base64",
+    """The result entry of a vector as stored: float16 normalised (:func:`half`), or the
+    fingerprint's uint8 bytes."""
+    return {"model": model, "dim": int(stored.size), "dtype": stored.dtype.name, "encoding": "base64",
             "vector": base64.b64encode(stored.tobytes()).decode("ascii")}
 
 
