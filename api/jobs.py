@@ -32,13 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.paths import PathNotAllowed, confine
-from core.engine import AudioSamplerEngine, Progress, database_reason, expand_paths
+from core.engine import MACHINE_ERRORS, AudioSamplerEngine, Progress, database_reason, expand_paths
 from database.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
-#: Outcomes that are the machine's fault, not the file's: nothing was stored, and a resumed job tries again.
-RETRYABLE = frozenset({"storage_error", "internal_error"})
 #: Finished jobs whose live events are kept in memory; older ones are forgotten (a server
 #: that runs for months must not keep every job it ever ran).
 KEEP_FINISHED = 100
@@ -177,7 +175,7 @@ class JobManager:
                 reports = self.engine.analyze_paths(todo, plugins, force, progress=lambda p: self._progress(live, p))
                 for report in reports:
                     self._record(job_id, live, report)
-                    if report.get("error_code") in RETRYABLE:  # not stored: the job is not done
+                    if report.get("error_code") in MACHINE_ERRORS:  # not stored: the job is not done
                         state = JobState.INTERRUPTED
                     if live.cancel.is_set():
                         reports.close()  # files not started are dropped
@@ -253,7 +251,7 @@ class JobManager:
 
 def _finished(outcome: dict[str, Any] | None) -> bool:
     """A file's outcome in a job is final (not missing, not an error a resume retries)."""
-    return outcome is not None and outcome.get("error_code") not in RETRYABLE
+    return outcome is not None and outcome.get("error_code") not in MACHINE_ERRORS
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:

@@ -55,7 +55,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from core.config import Settings
-from core.engine import AudioSamplerEngine, error_report, expand_paths
+from core.engine import MACHINE_ERRORS, AudioSamplerEngine, error_report, expand_paths
 from core.plugin import discover, resolve
 from database import queries, store
 from database.models import FileStatus
@@ -67,8 +67,9 @@ log = logging.getLogger(__name__)
 LOCAL = "local"
 #: Times a task that raised :class:`TaskFailed` is run again.
 TASK_RETRIES = 2
-#: Error codes of the engine that are the machine's, not the file's: the task is run again.
-RETRIED_CODES = frozenset({"storage_error", "internal_error", "cancelled"})
+#: Error codes of the engine after which the task is run again: the machine's, and an
+#: engine that shut down before the file was finished.
+RETRIED_CODES = MACHINE_ERRORS | {"cancelled"}
 #: Error code of a file whose task was lost with more workers than the scheduler allows.
 WORKER_LOST = "worker_lost"
 #: Seconds to wait for a remote scheduler to answer.

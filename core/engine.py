@@ -52,6 +52,9 @@ _STORAGE_ERRORS = {cls.__name__ for cls in (OSError, *OSError.__subclasses__())}
 WORKER_SECRETS = {"api_token", "database_url"}
 #: Errors that could not be stored (the database refused them, or they are not about a file) kept for /status.
 UNRECORDED_KEPT = 20
+#: Error codes of a file's report that are the machine's fault, not the file's (a full or
+#: read-only disk or database, an internal error): nothing was stored, and trying again may do.
+MACHINE_ERRORS = frozenset({"storage_error", "internal_error"})
 _HASH_BLOCK = 1 << 20
 
 
