@@ -109,9 +109,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = exc.headers
-        if exc.status_code == 400 and isinstance(exc.__cause__, OSError):  # the body could not be spooled to disk
-            return _storage_failure(request, f"the server could not store the request's body: "
-                                    f"{exc.__cause__.strerror or exc.__cause__}")
         if exc.status_code == 507:
             return _storage_failure(request, str(exc.detail))
         if exc.status_code == 405:  # every method of the path, not only those of the route that matched it

@@ -10,18 +10,15 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import JobsDep, SettingsDep, confined
 from api.jobs import QueueFull
-from api.paths import safe_name
 from api.schemas import ErrorResponse, JobCreated, JobRequest, JobStatus
-from core.engine import AUDIO_EXTENSIONS
+from api.uploads import OPENAPI_BODY, UploadLimits, boundary_of, receive_files
 
 router = APIRouter(tags=["jobs"])
 NOT_FOUND = {404: {"model": ErrorResponse}}
@@ -29,7 +26,6 @@ BUSY = {429: {"model": ErrorResponse, "description": "Too many jobs are waiting 
 #: Seconds a client is told to wait when the job queue is full.
 RETRY_AFTER_S = 30
 _EVENT_POLL_S = 0.2
-_UPLOAD_BLOCK = 1 << 20
 
 
 @router.post("/api/jobs", response_model=JobCreated, status_code=202,
@@ -46,60 +42,26 @@ async def create_job(request: Request, body: JobRequest, jobs: JobsDep, settings
 
 @router.post("/api/analyze/upload", response_model=JobCreated, status_code=202,
              responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, **BUSY,
-                        503: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
-async def upload(request: Request, files: Annotated[list[UploadFile], File(description="Audio files")],
-                 jobs: JobsDep, settings: SettingsDep) -> JobCreated:
+                        503: {"model": ErrorResponse}, 507: {"model": ErrorResponse}},
+             openapi_extra={"requestBody": OPENAPI_BODY})
+async def upload(request: Request, jobs: JobsDep, settings: SettingsDep) -> JobCreated:
     """Store uploaded files (each under the size limit, with an audio extension) and
     analyse them as one job."""
-    request.state.about = [item.filename or "" for item in files]  # for a storage error (see api.app)
-    limit = settings.max_upload_mb << 20
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit * max(1, len(files)):
-        raise HTTPException(status_code=413, detail=f"the upload is larger than {settings.max_upload_mb} MiB a file")
-    for item in files:
-        if Path(item.filename or "").suffix.lower() not in AUDIO_EXTENSIONS:
-            raise HTTPException(status_code=400, detail=f"{item.filename!r} is not an audio file this server reads "
-                                f"({', '.join(sorted(AUDIO_EXTENSIONS))})")
-    with _room():  # refused before anything is written
+    # the body is read here, as it arrives, not by FastAPI: see api.uploads
+    limits = UploadLimits(settings.max_upload_mb)
+    boundary = boundary_of(request, limits)
+    with _room():  # refused before anything is read
         jobs.check_room()
+    request.state.about = names = []  # the files' names, for a storage error (see api.app)
     folder = settings.upload_dir / uuid.uuid4().hex
     try:
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:  # a full or read-only disk
-            raise HTTPException(status_code=507, detail=f"the server could not store the upload: "
-                                f"{exc.strerror or exc}") from exc
-        paths = [str(await _save(item, folder, limit)) for item in files]
+        paths = await receive_files(request, boundary, folder, limits, names)
         with _room():
-            job_id = await run_in_threadpool(jobs.submit, paths)
+            job_id = await run_in_threadpool(jobs.submit, [str(path) for path in paths])
     except BaseException:  # nothing kept without a job that analyses it
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return JobCreated(job_id=job_id, files=len(paths))
-
-
-async def _save(item: UploadFile, folder: Path, limit: int) -> Path:
-    """Stream one upload to ``folder``; the file appears whole or not at all."""
-    target = folder / safe_name(item.filename or "")
-    while target.exists():  # two uploads of the same name
-        target = target.with_stem(target.stem + "_")
-    partial = target.with_name(target.name + ".part")
-    written = 0
-    try:
-        with partial.open("wb") as out:
-            while block := await item.read(_UPLOAD_BLOCK):
-                written += len(block)
-                if written > limit:
-                    raise HTTPException(status_code=413, detail=f"{item.filename} is larger than {limit >> 20} MiB")
-                out.write(block)
-    except OSError as exc:  # the disk is full (or read-only): the caller removes the partial file
-        raise HTTPException(status_code=507, detail=f"the server could not store {item.filename}: "
-                            f"{exc.strerror or exc}") from exc
-    if written == 0:
-        partial.unlink()
-        raise HTTPException(status_code=400, detail=f"{item.filename} is empty")
-    partial.rename(target)
-    return target
 
 
 @router.get("/api/jobs", response_model=list[JobStatus])
