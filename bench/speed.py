@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/speed.py                 # 1, 10 and 30-minute files
     .venv/bin/python bench/speed.py --minutes 1 10  # a subset
+    .venv/bin/python bench/speed.py --minutes 10 120 --stages engine  # memory with file length
 
 For each generated music file (44.1 kHz stereo 16-bit WAV, and the 10-minute one
 also as MP3) it prints one row:
@@ -42,6 +43,7 @@ from tests import audio_factory as af  # noqa: E402
 
 SR = 44_100
 PLUGINS = ("features", "content", "classifier", "tempo_meter", "key_finder", "embeddings")
+STAGES = ("decode", *PLUGINS)
 
 
 def make_music(path: Path, minutes: float) -> Path:
@@ -76,7 +78,7 @@ def _measure_in_process(kind: str, path: Path, workdir: Path) -> dict:
         from threadpoolctl import threadpool_limits
 
         from core.config import Settings, use_settings
-        from core.pcm import PcmFile
+        from core.pcm import PcmFile, region_samples
         from core.plugin import Context, discover
 
         threadpool_limits(1)
@@ -84,7 +86,7 @@ def _measure_in_process(kind: str, path: Path, workdir: Path) -> dict:
         tasks.decode_file(str(path), str(pcm_path), SAMPLE_RATE, 24 * 3600.0, {})
         plugin = discover()[kind]()
         plugin.warm_up(SAMPLE_RATE)
-        samples = PcmFile(pcm_path, SAMPLE_RATE)[:]
+        samples = region_samples(PcmFile(pcm_path, SAMPLE_RATE))  # what a worker hands a plugin
         audio_s = len(samples) / SAMPLE_RATE
         started = time.perf_counter()
         plugin.analyze(samples, SAMPLE_RATE, Context(file_path=str(path), region_index=0, start_s=0.0))
@@ -127,6 +129,8 @@ def measure_engine(path: Path, workdir: Path, audio_s: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 30])
+    parser.add_argument("--stages", nargs="+", choices=[*STAGES, "engine"], default=[*STAGES, "engine"],
+                        help="what to measure (default: all)")
     parser.add_argument("--measure", nargs=3, metavar=("KIND", "PATH", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -142,12 +146,14 @@ def main() -> None:
             if minutes == 10:
                 mp3 = af.write(workdir / "music-10min.mp3", sf.read(wav, dtype="float32")[0])
                 files.append(("10 min MP3", mp3, minutes * 60))
-        stages = ["decode", *PLUGINS]
-        header = f"{'file':<12}" + "".join(f" {s + ' ×RT':>16} {'MB':>5}" for s in [*stages, "engine"])
+        stages = [stage for stage in STAGES if stage in args.stages]
+        engine = "engine" in args.stages
+        header = f"{'file':<12}" + "".join(f" {s + ' ×RT':>16} {'MB':>5}" for s in [*stages, *["engine"] * engine])
         print(header)
         print("-" * len(header))
         for label, path, audio_s in files:
-            row = [measure(stage, path, workdir) for stage in stages] + [measure_engine(path, workdir, audio_s)]
+            row = [measure(stage, path, workdir) for stage in stages]
+            row += [measure_engine(path, workdir, audio_s)] if engine else []
             print(f"{label:<12}" + "".join(f" {m['x_real_time']:>16.1f} {m['peak_rss_mb']:>5.0f}" for m in row),
                   flush=True)
 

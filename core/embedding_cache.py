@@ -23,14 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
+from core.pcm import PcmFile, chunks
+
 DTYPE = "<f2"
 
 
-def audio_digest(audio: np.ndarray, sr: int) -> str:
-    """Hex BLAKE2b-256 of ``audio`` (float32 [n]) at ``sr`` Hz."""
+def audio_digest(audio: np.ndarray | PcmFile, sr: int) -> str:
+    """Hex BLAKE2b-256 of ``audio`` (float32 [n]) at ``sr`` Hz, read a chunk at a time."""
     digest = hashlib.blake2b(digest_size=32)
     digest.update(f"{int(sr)}:".encode())
-    digest.update(np.ascontiguousarray(audio, np.float32).tobytes())
+    for block in chunks(audio):
+        digest.update(np.ascontiguousarray(block, np.float32))
     return digest.hexdigest()
 
 

@@ -2,7 +2,9 @@
 
 A file being analysed is decoded once into a ``.f32`` file under the data folder's
 ``tmp/``; region detection, the waveform and every plugin worker read the slices they
-need from it, so no process holds more than the slice it works on.
+need from it, so no process holds more than the slice it works on. A region longer than
+``IN_MEMORY_SAMPLES`` reaches plugins as a :class:`PcmFile` window (see
+:func:`region_samples`), which they read a chunk at a time.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import numpy as np
 _DTYPE = np.dtype("<f4")
 #: Samples read per chunk by :meth:`PcmFile.chunks` (about 47 s at 22 050 Hz).
 CHUNK_SAMPLES = 1 << 20
+#: Regions up to this many samples (about 47 s at 22 050 Hz) reach plugins as arrays.
+IN_MEMORY_SAMPLES = CHUNK_SAMPLES
 
 
 class PcmFile:
     """A read-only, array-like view of mono float32 samples stored in ``path``.
 
-    ``len(pcm)`` is the number of samples; ``pcm[a:b]`` reads float32 [b - a] from disk.
+    ``len(pcm)`` is the number of samples; ``pcm[a:b]`` reads float32 [b - a] from disk;
+    ``np.asarray(pcm)`` reads them all (for code that needs the whole region at once).
     """
 
     def __init__(self, path: str | Path, sample_rate: int):
@@ -59,6 +64,10 @@ class PcmFile:
             np.float32, copy=False
         )
 
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        samples = self[:]
+        return samples if dtype is None else samples.astype(dtype, copy=False)
+
     @classmethod
     def write(cls, path: str | Path, blocks: Iterable[np.ndarray], sample_rate: int) -> PcmFile:
         """Write ``blocks`` (float32 [n] each) to ``path`` and return the view on it."""
@@ -69,10 +78,22 @@ class PcmFile:
         return cls(path, sample_rate)
 
 
+def region_samples(view: PcmFile) -> np.ndarray | PcmFile:
+    """What a plugin receives for the region ``view``: its samples read into memory when it
+    is at most ``IN_MEMORY_SAMPLES`` long, else the window itself (read as it is sliced)."""
+    return view[:] if len(view) <= IN_MEMORY_SAMPLES else view
+
+
 def chunks(audio: np.ndarray | PcmFile, size: int = CHUNK_SAMPLES) -> Iterator[np.ndarray]:
     """Yield consecutive float32 slices of at most ``size`` samples of ``audio``."""
     for start in range(0, len(audio), size):
         yield audio[start : start + size]
+
+
+def mean_square(audio: np.ndarray | PcmFile) -> float:
+    """Mean of the squared samples of ``audio`` (0.0 when empty), a chunk at a time."""
+    total = sum(float(np.dot(block, block.astype(np.float64))) for block in chunks(audio))
+    return total / len(audio) if len(audio) else 0.0
 
 
 def remove_stale(folder: Path) -> int:

@@ -8,7 +8,10 @@ A plugin is a class with declarative metadata and one pure method::
         timeout_s = 120; memory_mb = 1500
         def analyze(self, audio, sr, ctx) -> dict: ...
 
-``analyze`` receives one region (``audio``: float32 [n_samples] at ``sr`` = 22 050 Hz)
+``analyze`` receives one region (``audio``: float32 [n_samples] at ``sr`` = 22 050 Hz:
+an array, or for a region longer than ``core.pcm.IN_MEMORY_SAMPLES`` a
+:class:`core.pcm.PcmFile` window that reads what is sliced from it, so a plugin that
+slices or uses :func:`core.pcm.chunks` stays flat in memory however long the region)
 and returns a JSON-able dict; it runs in a sandboxed worker (:mod:`core.sandbox`).
 It may raise :class:`NotApplicable` when the region is not something it can judge
 (too short for a tempo, say); any other exception is recorded as an error.

@@ -16,7 +16,7 @@ import numpy as np
 
 from core import audio, excerpt, regions, waveform
 from core.config import SAMPLE_RATE, RegionSettings, Settings, use_settings
-from core.pcm import PcmFile
+from core.pcm import PcmFile, region_samples
 from core.plugin import Context, Plugin, load_ref
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,12 @@ def warm_up(plugin_refs: list[str], lock_path: str, settings: dict[str, Any]) ->
 
 
 def run_plugin(plugin_ref: str, pcm_path: str, sr: int, start: int, stop: int, context: dict) -> dict[str, Any]:
-    """Run one plugin on samples ``[start, stop)`` of the decoded file.
+    """Run one plugin on samples ``[start, stop)`` of the decoded file (an array, or for a
+    long region a window read from disk as the plugin slices it: :func:`core.pcm.region_samples`).
 
     Returns: the plugin's result made JSON-safe (numpy values to Python, NaN/Inf to None).
     """
-    samples = PcmFile(Path(pcm_path), sr)[start:stop]
+    samples = region_samples(PcmFile(Path(pcm_path), sr).window(start, stop))
     result = _plugin(plugin_ref).analyze(samples, sr, Context(**context))
     if not isinstance(result, dict):
         raise TypeError(f"{plugin_ref} returned {type(result).__name__}, not a dict")

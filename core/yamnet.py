@@ -36,6 +36,7 @@ import scipy.fft
 import scipy.special
 
 from core import windows
+from core.pcm import PcmFile
 
 SAMPLE_RATE = 16_000
 WINDOW = 400
@@ -142,9 +143,10 @@ class Yamnet:
         self._scale, self._zero_point = scale, zero_point
         self.classes = class_names()
 
-    def run(self, audio: np.ndarray, sr: int, layers: bool = False) -> YamnetOutput:
+    def run(self, audio: np.ndarray | PcmFile, sr: int, layers: bool = False, gain: float = 1.0) -> YamnetOutput:
         """audio: float32 [n_samples] at ``sr`` Hz, any length (zero-padded to whole patches),
-        read ``BLOCK_PATCHES`` patches at a time; ``layers``: also the multi-layer embedding."""
+        read ``BLOCK_PATCHES`` patches at a time, each multiplied by ``gain``; ``layers``:
+        also the multi-layer embedding."""
         count = n_patches(len(audio), sr)
         logits = np.empty((count, N_CLASSES), np.float32)
         embeddings = np.empty((count, EMBEDDING_SIZE), np.float32)
@@ -154,6 +156,8 @@ class Yamnet:
             last = min(count, first + BLOCK_PATCHES)
             start = first * PATCH_HOP_SAMPLES
             audio16 = windows.window(audio, sr, SAMPLE_RATE, start, (last - 1) * PATCH_HOP_SAMPLES + PATCH_SAMPLES)
+            if gain != 1.0:
+                audio16 *= np.float32(gain)
             block = patches(log_mel(audio16))
             quantised = np.clip(np.round(block / self._scale + self._zero_point), 0, 255).astype(np.uint8)
             for i, patch in enumerate(quantised, start=first):

@@ -58,6 +58,7 @@ import numpy as np
 
 from core import vad, yamnet
 from core.config import get_settings
+from core.pcm import mean_square
 from core.plugin import Context, Plugin
 
 SEGMENTS = 19
@@ -131,7 +132,7 @@ def measure(audio: np.ndarray, sr: int) -> tuple[list[Evidence], list[tuple[floa
     evidence = []
     for i, (start, end) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         samples = audio[int(round(start * sr)) : int(round(end * sr))]
-        power = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
+        power = mean_square(samples)
         frames = probs[int(start / vad.FRAME_S) : max(int(start / vad.FRAME_S) + 1, int(np.ceil(end / vad.FRAME_S)))]
         evidence.append(Evidence(
             start=float(start), end=float(end),

@@ -54,7 +54,7 @@ import numpy as np
 from core import fingerprint, yamnet
 from core.config import get_settings
 from core.embedding_cache import EmbeddingCache, audio_digest
-from core.pcm import chunks
+from core.pcm import PcmFile, chunks, mean_square
 from core.plugin import Context, Plugin
 
 N_FFT = 2048
@@ -119,7 +119,7 @@ class Embeddings(Plugin):
 def yamnet_vectors(audio: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     """``{"yamnet": float32 [1024], "yamnet_layers": float32 [2176]}`` of a region (see the
     module's docstring), from one run of the model. Raises YamnetUnavailable."""
-    layers = yamnet.get().run(at_reference_level(audio), sr, layers=True).layers.mean(axis=0)
+    layers = yamnet.get().run(audio, sr, layers=True, gain=reference_gain(audio)).layers.mean(axis=0)
     bounds = np.cumsum((0, *yamnet.LAYER_SIZES))
     blocks = [unit(layers[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return {"yamnet": layers[bounds[-2]:], "yamnet_layers": np.concatenate(blocks)}
@@ -145,11 +145,11 @@ def feature_vector(audio: np.ndarray, sr: int) -> np.ndarray:
     return unit(np.concatenate([unit(b) for b in blocks])).astype(np.float32)
 
 
-def at_reference_level(audio: np.ndarray) -> np.ndarray:
-    """``audio`` scaled to an RMS of ``REFERENCE_DBFS`` (silence unchanged): the int8
-    model's embedding moves with level, and "more like this" should not."""
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
-    return (audio * (10 ** (REFERENCE_DBFS / 20) / rms)).astype(np.float32) if rms > 0 else audio
+def reference_gain(audio: np.ndarray | PcmFile) -> float:
+    """The gain that brings ``audio`` to an RMS of ``REFERENCE_DBFS`` (1.0 for silence):
+    the int8 model's embedding moves with level, and "more like this" should not."""
+    power = mean_square(audio)
+    return 10 ** (REFERENCE_DBFS / 20) / float(np.sqrt(power)) if power > 0 else 1.0
 
 
 def encode(vector: np.ndarray, model: str) -> dict[str, Any]:

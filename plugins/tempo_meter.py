@@ -44,7 +44,7 @@ import numpy as np
 import soxr
 
 from core import rhythm
-from core.pcm import chunks
+from core.pcm import PcmFile, chunks
 from core.plugin import Context, NotApplicable, Plugin
 
 CHUNK_S = 60.0
@@ -79,7 +79,7 @@ def import_madmom():
 
 class TempoMeter(Plugin):
     name = "tempo_meter"
-    version = "1.1.0"
+    version = "1.1.1"
     min_duration_s = 4.0
     timeout_s = 60.0
     memory_mb = 1200
@@ -183,9 +183,10 @@ class TempoMeter(Plugin):
         return np.concatenate(beats), np.concatenate(downbeats)
 
 
-def librosa_beats(audio: np.ndarray, sr: int) -> np.ndarray:
-    _, frames = librosa.beat.beat_track(y=audio, sr=sr, hop_length=512, units="frames")
-    return librosa.frames_to_time(frames, sr=sr, hop_length=512)
+def librosa_beats(audio: np.ndarray | PcmFile, sr: int) -> np.ndarray:
+    """librosa's beat tracker on :func:`onset_envelope`. Returns: beat times, seconds."""
+    _, frames = librosa.beat.beat_track(onset_envelope=onset_envelope(audio, sr), sr=sr, hop_length=_ONSET_HOP)
+    return librosa.frames_to_time(frames, sr=sr, hop_length=_ONSET_HOP)
 
 
 def _tracker(min_bpm: float = MIN_BPM):

@@ -94,7 +94,7 @@ def test_the_multi_layer_vector_is_four_layers_at_the_quartiles(plugin: Embeddin
     blocks = [layers[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     assert [np.linalg.norm(block) for block in blocks] == pytest.approx([0.5] * 4, abs=2e-3)
     assert float(blocks[-1] / 0.5 @ decode(result["yamnet"])) > 0.999
-    output = yamnet.get().run(embeddings.at_reference_level(clips["piano"]), SR, layers=True)
+    output = yamnet.get().run(clips["piano"], SR, layers=True, gain=embeddings.reference_gain(clips["piano"]))
     assert output.layers.shape == (len(output.embeddings), 2176) and (output.layers >= 0).all()  # after ReLU
     assert np.array_equal(output.layers[:, -1024:], output.embeddings)
     assert yamnet.get().run(clips["piano"], SR).layers is None  # only when asked for
