@@ -11,13 +11,19 @@ Result schema:
                   profile correlation of the fallback)
 ``method``        ``essentia`` or ``librosa``; ``profile``: the key profile used
 ``key_changes``   ``[{"time_s", "key", "camelot"}]``: where another key takes over for
-                  at least two analysis windows (regions of 60 s and more), else ``[]``;
-                  ``time_s`` is good to about ``HOP_S / 2`` (7.5 s)
+                  at least two analysis windows (regions of about 60 s and more), else
+                  ``[]``; ``time_s`` is good to about half a window's hop (7.4 s)
 ``fallback_reason``  why Essentia was not used (only with ``method: librosa``)
 ================  ==================================================================
 
 Regions shorter than ``min_duration_s`` (3 s) are ``not_applicable``: a key needs a
 few seconds of harmony.
+
+Both methods read the region a block (``BLOCK_SAMPLES``) at a time and keep one summed
+pitch-class profile per block: the region's key comes from the mean of all of them, each
+window's (two blocks, a block apart) from the mean of its two. Essentia's worker is sent
+``BLOCKS_PER_CALL`` blocks a call, framed as its KeyExtractor frames the whole region, so
+memory does not grow with length on either side of the bridge.
 """
 
 from __future__ import annotations
@@ -29,22 +35,27 @@ import numpy as np
 
 from core import keys
 from core.bridge import Bridge, BridgeError, experimental_bridge
-from core.pcm import chunks
+from core.pcm import PcmFile, chunks
 from core.plugin import Context, Plugin
 
-#: Windows for key changes: length and hop, seconds; only regions of two windows or more.
-WINDOW_S = 30.0
-HOP_S = 15.0
+#: Samples summed into one profile: 80 of Essentia's frames, 160 of the fallback's chroma
+#: frames (14.9 s at 22 050 Hz). A window for key changes is two blocks, one block apart;
+#: regions of two windows and more are windowed.
+BLOCK_SAMPLES = 327_680
+WINDOW_BLOCKS = 2
+#: Blocks sent to Essentia's worker in one call (about a minute).
+BLOCKS_PER_CALL = 4
+#: Essentia's KeyExtractor frame (and hop), samples; its frames are centred on multiples of it.
+ESSENTIA_FRAME = 4096
 #: Essentia's key profile, and the fallback's (chosen by bench/accuracy.py).
 ESSENTIA_PROFILE = "bgate"
 FALLBACK_PROFILE = "albrecht"
 _CHROMA_HOP = 2048
-_CHUNK_S = 60.0
 
 
 class KeyFinder(Plugin):
     name = "key_finder"
-    version = "1.1.0"
+    version = "1.2.0"
     min_duration_s = 3.0
     timeout_s = 60.0
     memory_mb = 800
@@ -64,9 +75,9 @@ class KeyFinder(Plugin):
     def bridge(self, bridge: Bridge) -> None:
         self._bridge = bridge
 
-    def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict[str, Any]:
+    def analyze(self, audio: np.ndarray | PcmFile, sr: int, ctx: Context) -> dict[str, Any]:
         """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
-        windowed = len(audio) / sr >= 2 * WINDOW_S
+        windowed = len(audio) >= 2 * WINDOW_BLOCKS * BLOCK_SAMPLES
         try:
             return self.essentia_key(audio, sr, windowed)
         except BridgeError as exc:
@@ -90,36 +101,56 @@ class KeyFinder(Plugin):
 
     # ------------------------------------------------------------------ methods
 
-    def essentia_key(self, audio: np.ndarray, sr: int, windowed: bool = False) -> dict[str, Any]:
-        """Essentia's KeyExtractor through the bridge; raises BridgeError without it."""
-        params: dict[str, Any] = {"sample_rate": sr, "profile": self.essentia_profile}
-        if windowed:
-            params.update(window_s=WINDOW_S, hop_s=HOP_S)
-        answer = self.bridge.call("key", params, audio, timeout_s=30 + len(audio) / sr / 10)
-        windows = [(w["start_s"], keys.pitch_class(w["key"]), w["scale"]) for w in answer.get("windows", [])]
-        return _result(keys.pitch_class(answer["key"]), answer["scale"], answer["strength"], windows,
-                       "essentia", self.essentia_profile)
+    def essentia_key(self, audio: np.ndarray | PcmFile, sr: int, windowed: bool = False) -> dict[str, Any]:
+        """Essentia's KeyExtractor through the bridge, a few blocks a call; raises BridgeError
+        without it."""
+        sums, counts = [], []
+        step, half = BLOCKS_PER_CALL * BLOCK_SAMPLES, ESSENTIA_FRAME // 2
+        for start in range(0, len(audio), step):
+            # sent from half a frame earlier, so the worker's frames are KeyExtractor's
+            lo, hi = start - half, (start + step - half if start + step < len(audio) else len(audio))
+            stretch = np.concatenate([np.zeros(max(0, -lo), np.float32), audio[max(0, lo) : hi]])
+            answer = self.bridge.call("hpcp", {"sample_rate": sr, "block_samples": BLOCK_SAMPLES}, stretch,
+                                      timeout_s=30 + len(stretch) / sr / 10)
+            sums += [block["sum"] for block in answer["blocks"]]
+            counts += [block["frames"] for block in answer["blocks"]]
+        profiles = block_profiles(np.array(sums), np.array(counts), windowed)
+        found = self.bridge.call("key", {"profile": self.essentia_profile, "pcps": profiles.tolist()},
+                                 timeout_s=30)["keys"]
+        (tonic, mode, strength), *windows = [(keys.pitch_class(k["key"]), k["scale"], k["strength"]) for k in found]
+        return _result(tonic, mode, strength, windows, BLOCK_SAMPLES / sr, "essentia", self.essentia_profile)
 
-    def librosa_key(self, audio: np.ndarray, sr: int, windowed: bool = False) -> dict[str, Any]:
-        """Chroma (STFT, 4096-point) summed over the region, correlated with key profiles."""
-        frames = np.concatenate([
-            librosa.feature.chroma_stft(y=block, sr=sr, n_fft=2 * _CHROMA_HOP, hop_length=_CHROMA_HOP, tuning=0.0)
-            for block in chunks(audio, int(_CHUNK_S * sr) // _CHROMA_HOP * _CHROMA_HOP)
-            if len(block) >= 2 * _CHROMA_HOP or len(block) == len(audio)  # a tail shorter than a frame adds nothing
-        ], axis=1)
-        tonic, mode, strength, _ = keys.estimate(frames.sum(axis=1), self.fallback_profile)
-        windows = []
-        if windowed:
-            per_s = sr / _CHROMA_HOP
-            for start in np.arange(0, len(audio) / sr - WINDOW_S + 1e-9, HOP_S):
-                part = frames[:, int(start * per_s) : int((start + WINDOW_S) * per_s)]
-                w_tonic, w_mode, _, _ = keys.estimate(part.sum(axis=1), self.fallback_profile)
-                windows.append((float(start), w_tonic, w_mode))
-        return _result(tonic, mode, max(0.0, strength), windows, "librosa", self.fallback_profile)
+    def librosa_key(self, audio: np.ndarray | PcmFile, sr: int, windowed: bool = False) -> dict[str, Any]:
+        """Chroma (STFT, 4096-point) summed a block at a time, correlated with key profiles."""
+        sums, counts = [], []
+        for block in chunks(audio, BLOCK_SAMPLES):
+            if len(block) < 2 * _CHROMA_HOP and sums:  # a tail shorter than a frame adds nothing
+                continue
+            chroma = librosa.feature.chroma_stft(y=block, sr=sr, n_fft=2 * _CHROMA_HOP, hop_length=_CHROMA_HOP,
+                                                 tuning=0.0)
+            sums.append(chroma.sum(axis=1))
+            counts.append(chroma.shape[1])
+        profiles = block_profiles(np.array(sums), np.array(counts), windowed)
+        (tonic, mode, strength), *windows = [keys.estimate(p, self.fallback_profile)[:3] for p in profiles]
+        return _result(tonic, mode, max(0.0, strength), windows, BLOCK_SAMPLES / sr, "librosa",
+                       self.fallback_profile)
 
 
-def _result(tonic: int, mode: str, strength: float, windows: list[tuple[float, int, str]], method: str,
-            profile: str) -> dict[str, Any]:
+def block_profiles(sums: np.ndarray, counts: np.ndarray, windowed: bool) -> np.ndarray:
+    """sums: float [n_blocks, 12] summed profiles; counts: int [n_blocks] frames in each →
+    float [1 + n_windows, 12]: the mean profile of the region, then (when ``windowed``) of
+    each window of ``WINDOW_BLOCKS`` blocks, one block apart."""
+    profiles = [sums.sum(axis=0) / max(1, counts.sum())]
+    if windowed:
+        for first in range(len(sums) - WINDOW_BLOCKS + 1):
+            span = slice(first, first + WINDOW_BLOCKS)
+            profiles.append(sums[span].sum(axis=0) / max(1, counts[span].sum()))
+    return np.array(profiles)
+
+
+def _result(tonic: int, mode: str, strength: float, windows: list[tuple[int, str, float]], hop_s: float,
+            method: str, profile: str) -> dict[str, Any]:
+    """windows: (tonic, mode, strength) of each window, in order, ``hop_s`` apart."""
     return {
         "tonic": keys.PITCH_CLASSES[tonic],
         "mode": mode,
@@ -128,13 +159,15 @@ def _result(tonic: int, mode: str, strength: float, windows: list[tuple[float, i
         "strength": float(strength),
         "method": method,
         "profile": profile,
-        "key_changes": key_changes(windows),
+        "key_changes": key_changes([(i * hop_s, w_tonic, w_mode) for i, (w_tonic, w_mode, _) in enumerate(windows)],
+                                   hop_s),
     }
 
 
-def key_changes(windows: list[tuple[float, int, str]]) -> list[dict[str, Any]]:
+def key_changes(windows: list[tuple[float, int, str]], hop_s: float) -> list[dict[str, Any]]:
     """Where another key takes over: two consecutive windows agreeing on a key other
-    than the current one. windows: (start_s, tonic, mode) in time order."""
+    than the current one, placed half a hop into the first. windows: (start_s, tonic,
+    mode) in time order, ``hop_s`` apart."""
     changes: list[dict[str, Any]] = []
     if not windows:
         return changes
@@ -142,6 +175,6 @@ def key_changes(windows: list[tuple[float, int, str]]) -> list[dict[str, Any]]:
     for (start, *key), (_, *following) in zip(windows, windows[1:], strict=False):
         if tuple(key) != current and key == following:
             current = tuple(key)
-            changes.append({"time_s": start + HOP_S / 2, "key": keys.key_name(*current),
+            changes.append({"time_s": start + hop_s / 2, "key": keys.key_name(*current),
                             "camelot": keys.camelot(*current)})
     return changes

@@ -55,7 +55,11 @@ def test_calls_and_remote_errors(bridge: Bridge) -> None:
     with pytest.raises(RemoteError, match="unknown op"):
         bridge.call("nope", {})
     with pytest.raises(RemoteError, match="sample_rate"):
-        bridge.call("key", {}, np.zeros(100, np.float32))
+        bridge.call("hpcp", {}, np.zeros(100, np.float32))
+    with pytest.raises(RemoteError, match="multiple of 4096"):
+        bridge.call("hpcp", {"sample_rate": 22050, "block_samples": 1000}, np.zeros(100, np.float32))
+    with pytest.raises(RemoteError, match="12 values"):
+        bridge.call("key", {"pcps": [[1.0, 0.5]]})
     assert bridge.call("ping", {}) == {"pong": True} and bridge.starts == 1  # the same child all along
     assert bridge.status()["running"]
 

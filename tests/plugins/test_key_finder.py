@@ -96,8 +96,8 @@ def test_killing_the_essentia_child_mid_analysis_falls_back_then_restarts(plugin
 def test_key_changes_need_two_agreeing_windows() -> None:
     c, g = (0, "major"), (7, "major")
     windows = [(0.0, *c), (15.0, *g), (30.0, *c), (45.0, *g), (60.0, *g), (75.0, *g)]
-    assert [c["key"] for c in key_changes(windows)] == ["G major"]
-    assert key_changes([]) == [] and key_changes([(0.0, *c), (15.0, *c)]) == []
+    assert [(c["key"], c["time_s"]) for c in key_changes(windows, 15.0)] == [("G major", 52.5)]
+    assert key_changes([], 15.0) == [] and key_changes([(0.0, *c), (15.0, *c)], 15.0) == []
 
 
 def test_summary_picks_the_key_covering_the_most_time() -> None:
