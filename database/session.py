@@ -26,6 +26,10 @@ MIGRATION_LOCK = 0x4155_4449_4F  # "AUDIO"
 #: PostgreSQL stores no NUL character, in text or in JSON: on every backend, each is stored as
 #: U+FFFD (the replacement character), so that a message or result holding one is kept all the same.
 NUL, REPLACEMENT = "\x00", "\ufffd"
+#: Settings of every PostgreSQL connection, sent as it opens (no statement, no transaction): a search is a few
+#: milliseconds of work, which JIT compilation (on for plans its cost model calls large, as any count over a
+#: million regions) makes tens of milliseconds more.
+POSTGRES_OPTIONS = "-c jit=off"
 #: The JSON escape of NUL (and not an escaped backslash followed by "u0000").
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
@@ -97,10 +101,14 @@ def _without_nul(_connection, _cursor, statement: str, parameters: Any, _context
 
 
 def _create_engine(url: str) -> Engine:
-    engine = _sqlite_engine(url) if make_url(url).get_backend_name() == "sqlite" else \
-        create_engine(url, pool_pre_ping=True, json_serializer=_json)
+    engine = _sqlite_engine(url) if make_url(url).get_backend_name() == "sqlite" else _postgres_engine(url)
     event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    options = " ".join(filter(None, (make_url(url).query.get("options"), POSTGRES_OPTIONS)))
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json, connect_args={"options": options})
 
 
 def _sqlite_engine(url: str) -> Engine:
