@@ -65,6 +65,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()
 
+
 def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(postgres) -> None:
     database = Database(postgres.url() + "?options=-c%20work_mem%3D8MB")
     try:
@@ -73,7 +74,6 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(postgr
             assert connection.exec_driver_sql("SHOW work_mem").scalar() == "8MB"
     finally:
         database.dispose()
-
 
 
 def test_a_file_is_stored_with_regions_analyses_and_summary(database: Database) -> None:
@@ -167,4 +167,3 @@ def test_redacted_url(tmp_path) -> None:
     db.dispose()
     assert Database("postgresql+psycopg://me:secret@db:5432/audio").redacted_url() == \
         "postgresql+psycopg://me:***@db:5432/audio"
-
