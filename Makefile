@@ -13,7 +13,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # chromium is the browser the web UI's tests (tests/ui) drive with playwright.
 APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm postgresql chromium
 STAMPS := .make
-# The experimental environment: Essentia (AGPL-3.0), used only through core/bridge.py.
+# The experimental environment: Essentia (AGPL-3.0) and musicnn on TensorFlow, used only
+# through core/bridge.py.
 EXPERIMENTAL := envs/experimental/.venv
 # The web UI's browser libraries (Peaks.js, Konva, waveform-data), served from here.
 UI_MODULES := ui/node_modules
@@ -50,9 +51,11 @@ $(VENV)/.ready: requirements.txt requirements-nodeps.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	@touch $@
 
-$(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt
+$(EXPERIMENTAL)/.ready: envs/experimental/requirements-experimental.txt envs/experimental/requirements-experimental-nodeps.txt
 	@test -x $(EXPERIMENTAL)/bin/python || $(PYTHON) -m venv $(EXPERIMENTAL)
-	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check -r $<
+	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check -r envs/experimental/requirements-experimental.txt
+	$(EXPERIMENTAL)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+	  -r envs/experimental/requirements-experimental-nodeps.txt
 	@touch $@
 
 $(UI_MODULES)/.ready: ui/package.json ui/package-lock.json
