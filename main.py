@@ -24,11 +24,15 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.config import get_settings
+
+#: Environment variables holding secrets (in any case: the settings read them so).
+SECRET_VARIABLES = frozenset({"AUDIO_SAMPLER_API_TOKEN", "DATABASE_URL"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if not args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    _hide_secrets_from_children()
     return args.command(args)
+
+
+def _hide_secrets_from_children() -> None:
+    """Read the settings, then drop the secrets from this process's environment, which
+    every process it starts inherits (the workers that decode untrusted files among them)."""
+    get_settings()
+    for name in [name for name in os.environ if name.upper() in SECRET_VARIABLES]:
+        del os.environ[name]
 
 
 def _parser() -> argparse.ArgumentParser:

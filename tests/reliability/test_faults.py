@@ -188,9 +188,11 @@ def test_the_essentia_child_killed_at_any_moment_still_gives_a_key(tmp_path: Pat
     assert_whole(settings)
 
 
-def serve_process(port: int, env: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+def serve_process(port: int, env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    """``main.py serve`` on ``port``, once it answers; its output goes to ``log`` (if given)."""
+    with open(log or os.devnull, "ab") as output:
+        server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                                  stdout=output, stderr=output, start_new_session=True)
     wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") or server.poll() is not None, 60, "the server")
     assert server.poll() is None, "the server did not start"
     return server

@@ -7,11 +7,15 @@ loopback: tests/api/test_api.py; the server refusing to start without it: tests/
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,6 +26,10 @@ from core.sandbox import INITIALIZER_ENV
 from plugins.features import Features
 from tests import audio_factory as af
 from tests.conftest import make_settings
+from tests.live_server import free_port
+from tests.postgres import SUPERUSER, PostgresServer
+from tests.reliability.test_faults import serve_process
+from tests.test_cli import cli_env
 
 #: Ways to name /etc/passwd from inside the library: encoded, double-encoded, absolute, NUL.
 ESCAPES = ["..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
@@ -135,6 +143,41 @@ def test_secrets_stay_out_of_logs_and_child_processes(tmp_path: Path, caplog: py
             assert token not in str(status)
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert token not in logged
+
+
+def test_a_live_server_keeps_its_secrets_out_of_logs_answers_and_child_processes(
+        tmp_path: Path, postgres: PostgresServer) -> None:
+    """``main.py serve`` given the token and a database password in its environment:
+    neither (nor a guessed token) is in its output or in ``/status``, nor in the
+    environment or command line of a process it starts (those decode untrusted files)."""
+    token, password = "tok-5be1c0d9f3", "pw-77d0e1aa42"
+    url = postgres.url(postgres.create_database()).replace(f"{SUPERUSER}@", f"{SUPERUSER}:{password}@", 1)
+    env = {**cli_env(tmp_path / "data"), "AUDIO_SAMPLER_API_TOKEN": token, "DATABASE_URL": url,
+           "AUDIO_SAMPLER_LIBRARY_ROOTS": json.dumps([str(tmp_path)])}
+    song = af.write(tmp_path / "song.wav", af.with_gaps([(0.1, 0.6)], 0.8))
+    guesses = [f"guess-{i}-3a7f" for i in range(3)]
+    port, log = free_port(), tmp_path / "server.log"
+    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+    server = serve_process(port, env, log)
+    try:
+        for guess in guesses:
+            assert httpx.get(f"{base}/status", headers={"Authorization": f"Bearer {guess}"}).status_code == 401
+            assert httpx.post(f"{base}/api/session", json={"token": guess}).status_code == 401
+        report = httpx.post(f"{base}/analyze", json={"file_path": str(song)}, headers=auth, timeout=120).json()
+        assert report["status"] == "ok"
+        status = httpx.get(f"{base}/status", headers=auth).text
+        assert f"{SUPERUSER}:***@" in status and password not in status and token not in status
+        children = psutil.Process(server.pid).children(recursive=True)
+        assert len(children) >= 2  # the workers (and the template they fork from)
+        leaks = [(child.pid, child.cmdline()) for child in children
+                 if any(secret in str(child.environ()) + str(child.cmdline()) for secret in (token, password))]
+        assert not leaks
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    output = log.read_text()
+    assert "GET /status" in output  # the access log was captured
+    assert not [secret for secret in (token, password, *guesses) if secret in output]
 
 
 @pytest.mark.parametrize("template", ["{name:>9999999999}", "{bpm:0999999999d}", "{key:.{id}}", "{tag:x^151}"])
