@@ -1,6 +1,7 @@
 """Fault injection, continued: a server process over its file size limit (``RLIMIT_FSIZE``,
-no root needed), ``POST /api/jobs`` and uploads onto a full database disk, an upload
-into a read-only upload folder, and a job whose file could not be stored, resumed.
+no root needed), ``POST /api/jobs`` and uploads onto a full database disk and onto a
+read-only database, an upload into a read-only upload folder, and a job whose file could
+not be stored, resumed.
 
 After each fault: ``PRAGMA integrity_check`` passes, every file is stored whole or not
 at all, the error is in ``/status``, and the work succeeds once the fault is gone.
@@ -158,3 +159,26 @@ def test_an_upload_into_a_read_only_upload_folder_is_a_507_in_status(tmp_path: P
         assert client.get("/status").json()["unrecorded_errors"][-1]["path"] == "short.wav"
         assert client.get("/api/jobs").json() == []
     assert not list(settings.upload_dir.iterdir())
+
+
+def test_post_jobs_and_uploads_on_a_read_only_database_are_a_clear_503(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    song = af.write(tmp_path / "song.wav", af.with_gaps([(0.2, 1.0)], 1.5))
+    short = af.write(tmp_path / "short.wav", af.tone(440, 0.2))
+    with AudioSamplerEngine(settings, plugins=[Features]) as engine:
+        assert engine.analyze_file(song)["status"] == "ok"
+    with read_only(settings.data_dir / "audio.db"), AudioSamplerEngine(settings, plugins=[Features]) as engine, \
+            TestClient(create_app(settings, engine)) as client:
+        message = {"error": "database error: attempt to write a readonly database"}
+        refused = client.post("/api/jobs", json={"paths": [str(song)]})
+        assert (refused.status_code, refused.json()) == (503, message)
+        uploaded = client.post("/api/analyze/upload", files=[("files", ("short.wav", short.read_bytes()))])
+        assert (uploaded.status_code, uploaded.json()) == (503, message)
+        assert not list(settings.upload_dir.rglob("*"))
+        errors = client.get("/status").json()["unrecorded_errors"]
+        assert [(e["path"], e["error"]) for e in errors[-2:]] == [(str(song), message["error"]),
+                                                                  ("short.wav", message["error"])]
+        assert client.get("/api/jobs").json() == [] and client.get("/health").json() == {"status": "ok"}
+        assert client.get("/database/stats").status_code == 200  # reading still works
+    assert sorted(database_of(settings)) == [str(song)]
+    assert_whole(settings)
