@@ -19,7 +19,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,22 +253,40 @@ class AudioSamplerEngine:
         path: str,
         progress: ProgressCallback,
     ) -> None:
-        """Run each plugin on every region that needs it (all of them with ``force``),
-        plugin by plugin so that what a plugin requires is ready, regions in parallel;
-        outcomes land in ``regions``. ``prior``: stored outcomes by (region, plugin)."""
+        """Run each plugin on every region that needs it (all of them with ``force``); a
+        (plugin, region) task starts once the plugins it requires are done with that
+        region, so independent plugins run side by side on the workers, even on a file of
+        one region. Outcomes land in ``regions``, in chain order. ``prior``: stored outcomes
+        by (region index, plugin name)."""
         known = dict(prior)
         todo = [(p, r) for p in chain for r in regions if force or not _done(known.get((r.index, p.name)), p)]
-        finished = 0
+        unfinished = {(r.index, p.name) for p, r in todo}
+        waiting: dict[int, list[tuple[type[Plugin], store.RegionRecord]]] = {}
+        for plugin, region in todo:
+            waiting.setdefault(region.index, []).append((plugin, region))
         progress(Progress(path, "analysing", 0, len(todo)))
         with ThreadPoolExecutor(self.sandbox.size, thread_name_prefix="analyze-region") as pool:
-            for plugin in chain:
-                batch = [r for p, r in todo if p is plugin]
-                records = pool.map(lambda r: self._run_plugin(plugin, pcm_path, r, known, path), batch)  # noqa: B023
-                for region, record in zip(batch, records, strict=True):
-                    known[(region.index, plugin.name)] = record
-                    region.analyses.append(record)
-                    finished += 1
-                    progress(Progress(path, "analysing", finished, len(todo)))
+            running: dict[Future, tuple[type[Plugin], store.RegionRecord]] = {}
+
+            def start_ready(index: int) -> None:
+                """Start the tasks of region ``index`` whose requirements are done."""
+                ready = [t for t in waiting[index] if not unfinished & {(index, name) for name in t[0].requires}]
+                for plugin, region in ready:
+                    waiting[index].remove((plugin, region))
+                    running[pool.submit(self._run_plugin, plugin, pcm_path, region, known, path)] = (plugin, region)
+
+            for index in waiting:
+                start_ready(index)
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    plugin, region = running.pop(future)
+                    known[(region.index, plugin.name)] = future.result()
+                    unfinished.discard((region.index, plugin.name))
+                    progress(Progress(path, "analysing", len(todo) - len(unfinished), len(todo)))
+                    start_ready(region.index)
+        for plugin, region in todo:
+            region.analyses.append(known[(region.index, plugin.name)])
 
     def _run_plugin(
         self,

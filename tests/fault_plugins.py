@@ -146,3 +146,24 @@ class Sleeper(Plugin):
             handle.write(str(os.getpid()))
         sleep_forever()
         return {}
+
+
+class Naps(Plugin):
+    """Sleeps half a second; says when it ran (wall clock, seconds)."""
+
+    name = "naps"
+    version = "1.0.0"
+
+    def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict:
+        started = time.time()
+        time.sleep(0.5)
+        return {"started": started, "ended": time.time()}
+
+
+class NapsToo(Naps):
+    name = "naps_too"
+
+
+class NeedsNaps(Naps):
+    name = "needs_naps"
+    requires = ("naps",)

@@ -64,6 +64,19 @@ def test_every_failure_is_recorded_and_features_still_stored(faulty_engine: Audi
     assert count(faulty_engine, RegionAnalysis) == 2 * 7
 
 
+@pytest.mark.slow
+def test_independent_plugins_run_side_by_side_and_a_dependent_one_after(tmp_path: Path) -> None:
+    """Two workers, a file of one region: naps and naps_too at once, needs_naps after naps."""
+    path = af.write(tmp_path / "one.wav", af.tone(440.0, 2.0, af.SR))
+    with AudioSamplerEngine(make_settings(tmp_path), plugins=[bad.Naps, bad.NapsToo, bad.NeedsNaps]) as engine:
+        engine.analyze_file(path)  # workers started and warm
+        (region,) = engine.analyze_file(path, force=True)["regions"]
+    naps, naps_too, needs = (region["analysis"][name] for name in ("naps", "naps_too", "needs_naps"))
+    assert max(naps["started"], naps_too["started"]) < min(naps["ended"], naps_too["ended"])
+    assert needs["started"] >= naps["ended"]
+    assert list(region["analysis"]) == ["naps", "naps_too", "needs_naps"]
+
+
 def test_report_follows_the_stable_json(features_engine: AudioSamplerEngine, gaps_wav: Path) -> None:
     report = features_engine.analyze_file(gaps_wav)
     assert {"path", "status", "error", "duration_s", "regions", "summary"} <= set(report)
