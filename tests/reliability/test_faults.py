@@ -98,9 +98,11 @@ def test_an_upload_onto_a_full_disk_is_refused_and_leaves_nothing(tmp_path: Path
     song = af.write(tmp_path / "song.wav", af.music(20.0))  # 1.8 MB
     with small_disk(settings.data_dir, 1024), TestClient(create_app(settings)) as client:
         upload = [("files", ("song.wav", song.read_bytes(), "audio/wav"))]
-        refused = client.post("/api/analyze/upload", files=upload)
-        assert refused.status_code == 507 and "No space left on device" in refused.json()["error"]
+        refused = client.post("/api/analyze/upload", files=upload)  # the disk fills while it is written
+        assert refused.json() == {"error": "the server could not store song.wav: No space left on device"}
+        assert refused.status_code == 507
         assert not [p for p in settings.upload_dir.rglob("*")]  # no partial file, no empty folder
+        assert client.get("/status").json()["unrecorded_errors"][-1]["path"] == "song.wav"
         assert client.get("/health").json() == {"status": "ok"}
         small = [("files", ("short.wav", af.write(tmp_path / "short.wav", af.tone(440, 0.5)).read_bytes()))]
         assert client.post("/api/analyze/upload", files=small).status_code == 202

@@ -68,6 +68,13 @@ def test_stored_reports_are_looked_up_never_read_from_disk(client: TestClient, l
     assert response.status_code in (403, 404) and "root:" not in response.text, response.text
 
 
+@pytest.mark.parametrize("escape", [*ESCAPES, "..", "%2e%2e", "..%00"])
+def test_tagger_names_stay_inside_the_tagger_folder(client: TestClient, escape: str) -> None:
+    for path in (f"/api/taggers/{escape}/report", f"/api/taggers/{escape}/confusion.png"):
+        response = client.get(path)
+        assert response.status_code in (404, 422) and "root:" not in response.text, (path, response.text)
+
+
 @pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", "link/passwd", "escape.wav",
                                   "in.wav\x00.txt", "~/.ssh/id_rsa", "//etc/passwd", "/proc/self/environ"])
 def test_analyze_and_jobs_stay_inside_the_library(client: TestClient, path: str) -> None:
@@ -107,14 +114,15 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read_whole(tmp_path: P
 
 
 def _python_files() -> Iterator[Path]:
-    for folder in ("core", "api", "database", "plugins", "envs/experimental"):
+    for folder in ("core", "api", "database", "plugins", "cli", "envs/experimental"):
         yield from (p for p in (PROJECT_ROOT / folder).rglob("*.py") if ".venv" not in p.parts)
     yield PROJECT_ROOT / "main.py"
 
 
 def test_no_shell_is_ever_started_and_processes_get_an_argument_list() -> None:
-    """No shell=True, os.system, os.popen or os.exec*; every subprocess call takes a list of
-    arguments (no string for a shell to split), so a file name is never a command."""
+    """No shell=True, os.system, os.popen, os.exec*, os.spawn* or asyncio's shell; every
+    subprocess call takes a list of arguments (no string for a shell to split), so a file
+    name is never a command."""
     found = []
     for path in _python_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -123,7 +131,7 @@ def test_no_shell_is_ever_started_and_processes_get_an_argument_list() -> None:
             name = ast.unparse(node.func)
             where = f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
             if any(k.arg == "shell" for k in node.keywords) or name in ("os.system", "os.popen") \
-                    or name.startswith(("os.exec", "os.spawn")):
+                    or name.startswith(("os.exec", "os.spawn")) or name.endswith("create_subprocess_shell"):
                 found.append(f"{where}: {ast.unparse(node)}")
             if name.startswith("subprocess.") and node.args and not isinstance(node.args[0], ast.List | ast.Tuple):
                 found.append(f"{where}: {name} without an argument list")
