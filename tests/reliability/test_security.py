@@ -103,7 +103,8 @@ def test_uploads_land_inside_the_upload_folder_under_a_harmless_name(client: Tes
 
 
 def test_an_upload_over_the_limit_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
-    """The declared length alone refuses it; nothing is written."""
+    """Refused once the file passes the limit, before the rest is read (tests/api/test_uploads.py);
+    nothing is written."""
     settings = make_settings(tmp_path / "data", plugins=["features"], max_upload_mb=1)
     with TestClient(create_app(settings)) as test_client:
         body = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.wav\"\r\n\r\n"
