@@ -265,8 +265,10 @@ def _search(args: argparse.Namespace) -> int:
         return 2
     database, _ = _library()
     with database.session() as session:
-        total, rows = queries.search_regions(session, query)
-    _print_regions(rows, args.json, f"{total} regions match" + (f", showing {len(rows)}" if len(rows) < total else ""))
+        found = queries.search_regions(session, query)
+    rows = found.items
+    matching = f"{found.total}{'' if found.exact else '+'} regions match"
+    _print_regions(rows, args.json, matching + (f", showing {len(rows)}" if len(rows) < found.total else ""))
     return 0
 
 

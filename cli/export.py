@@ -97,8 +97,7 @@ def _export(args: argparse.Namespace, hooks: Hooks) -> int:
     if not region_ids:
         database, _ = hooks.library()
         with database.session() as session:
-            _, rows = queries.search_regions(session, query)
-        region_ids = [row["id"] for row in rows]
+            region_ids = [row["id"] for row in queries.search_regions(session, query).items]
         if not region_ids:
             print("error: no region matches the filters", file=sys.stderr)
             return 1

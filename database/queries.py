@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import func, or_, select
@@ -224,8 +224,23 @@ def _tagged(tag: str, min_confidence: float | None, probe: bool):
                Region.file_id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
 
 
-def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
-    """Regions that match ``query``: (how many in all, one page of list rows).
+class Page(NamedTuple):
+    """One page of a search: its ``items``, and ``total``, how many match in all: exact, or when
+    ``exact`` is false, a lower bound (:data:`COUNT_MAX`)."""
+
+    total: int
+    items: list[dict[str, Any]]
+    exact: bool = True
+
+
+#: A search counts its matches exactly up to this many past its page's offset, and says "at
+#: least" beyond: counting every match of a broad search costs time in proportion to the
+#: library (a million regions: 150 ms on PostgreSQL), to tell a number nobody pages through.
+COUNT_MAX = 10_000
+
+
+def search_regions(session: Session, query: RegionQuery) -> Page:
+    """Regions that match ``query``: one page of list rows, and how many match (:class:`Page`).
 
     A page of few matches (:func:`_sortable`) is sorted from their ids; a page of many is
     read along the index of its sort order until it is full, each region passed checked
@@ -239,23 +254,20 @@ def search_regions(session: Session, query: RegionQuery) -> tuple[int, list[dict
     page = select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
     filters = region_filters(query)
     ids: list[int] = []
-    if filters:
-        most = _sortable(session, query)
-        if column_filters(query):
-            ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
-        total = len(ids) if 0 < len(ids) <= most else _count(session, query, filters)
-        if total <= most:
-            page = page.where(Region.id.in_(ids or select(Region.id).where(*filters).correlate(None)))
-        elif _walkable(query):
-            page = page.where(*region_filters(query, narrowed=True))
-            page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
-        else:
-            page = page.where(*filters)
-    else:
-        total = session.scalar(select(func.count()).select_from(Region)) or 0
+    most = _sortable(session, query) if filters else 0
+    if filters and column_filters(query):
+        ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
+    total, exact = (len(ids), True) if 0 < len(ids) <= most else _count(session, query, filters)
     if total <= query.offset:
-        return total, []
-    return total, region_rows(session, session.execute(page).all())
+        return Page(total, [], exact)
+    if exact and total <= most:
+        page = page.where(Region.id.in_(ids or select(Region.id).where(*filters).correlate(None)))
+    elif filters and _walkable(query):
+        page = page.where(*region_filters(query, narrowed=True))
+        page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
+    else:
+        page = page.where(*filters)
+    return Page(total, region_rows(session, session.execute(page).all()), exact)
 
 
 #: The index that holds the regions in each sort order, along which a page of many
@@ -267,16 +279,19 @@ SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration
 SORTABLE_MAX = 1_000
 
 
-def _count(session: Session, query: RegionQuery, filters: list) -> int:
-    """How many regions match ``filters`` (``query``'s). A search by a tag alone, when no
-    file carries the tag, counts the tag's rows in its index, in region order: their
-    regions exist (a region's tags go with it), so none is looked up."""
+def _count(session: Session, query: RegionQuery, filters: list) -> tuple[int, bool]:
+    """How many regions match ``filters`` (``query``'s), and whether that is exact: it is up
+    to ``query.offset + COUNT_MAX``, which it says when there are more. A search by a tag
+    alone, when no file carries the tag, counts the tag's rows in its index, in region order:
+    their regions exist (a region's tags go with it), so none is looked up."""
+    matching = select(Region.id).where(*filters)
     if query.tag and not query.text and not column_filters(query):
         conditions = _tag_conditions(query.tag, query.tag_min)
         if session.scalar(select(Tag.id).where(*conditions, Tag.file_id.is_not(None)).limit(1)) is None:
-            return session.scalar(select(func.count(func.distinct(Tag.region_id)))
-                                  .where(*conditions, Tag.region_id.is_not(None))) or 0
-    return session.scalar(select(func.count()).select_from(Region).where(*filters)) or 0
+            matching = select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None)).distinct()
+    most = query.offset + COUNT_MAX
+    found = session.scalar(select(func.count()).select_from(matching.limit(most + 1).subquery())) or 0
+    return min(found, most), found <= most
 
 
 def _walkable(query: RegionQuery) -> bool:
@@ -335,13 +350,13 @@ def region_row(region: Any, tags: list[dict]) -> dict[str, Any]:
     }
 
 
-def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[str, Any]]]:
+def search_files(session: Session, query: RegionQuery) -> Page:
     """Files with at least one region that matches ``query`` (sorted by name), with
     their summary and how many of their regions matched."""
     filters = region_filters(query)
     total = session.scalar(select(func.count(func.distinct(Region.file_id))).where(*filters)) or 0
     if total <= query.offset:
-        return total, []
+        return Page(total, [])
     matching = (select(Region.file_id, func.count().label("matches")).where(*filters)
                 .group_by(Region.file_id).subquery())
     name = File.name.desc() if query.descending else File.name.asc()
@@ -350,9 +365,9 @@ def search_files(session: Session, query: RegionQuery) -> tuple[int, list[dict[s
         .join(matching, matching.c.file_id == File.id).outerjoin(FileSummary)
         .order_by(name, File.id).limit(query.limit).offset(query.offset)
     ).all()
-    return total, [{"id": row.id, "path": row.path, "name": row.name, "duration_s": row.duration_s,
-                    "format": row.format, "matching_regions": row.matches, "summary": row.summary or {}}
-                   for row in rows]
+    return Page(total, [{"id": row.id, "path": row.path, "name": row.name, "duration_s": row.duration_s,
+                         "format": row.format, "matching_regions": row.matches, "summary": row.summary or {}}
+                        for row in rows])
 
 
 def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:

@@ -69,15 +69,15 @@ QueryDep = Annotated[queries.RegionQuery, Depends(region_query)]
 @router.get("/database/files", response_model=FilePage)
 async def search_files(search: QueryDep, engine: EngineDep) -> FilePage:
     """Files with at least one region matching every filter given."""
-    total, items = await run_in_threadpool(_read, engine, queries.search_files, search)
-    return FilePage(total=total, items=items)
+    found = await run_in_threadpool(_read, engine, queries.search_files, search)
+    return FilePage(total=found.total, total_exact=found.exact, items=found.items)
 
 
 @router.get("/api/regions", response_model=RegionPage)
 async def search_regions(search: QueryDep, engine: EngineDep) -> RegionPage:
     """Regions matching every filter given, sorted and paged."""
-    total, items = await run_in_threadpool(_read, engine, queries.search_regions, search)
-    return RegionPage(total=total, items=items)
+    found = await run_in_threadpool(_read, engine, queries.search_regions, search)
+    return RegionPage(total=found.total, total_exact=found.exact, items=found.items)
 
 
 @router.get("/api/regions/{region_id}", response_model=RegionDetail, responses=NOT_FOUND)

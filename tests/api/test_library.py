@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from database import queries
 from tests import audio_factory as af
 from tests.conftest import make_settings
 
@@ -57,6 +58,13 @@ def test_text_sort_and_pagination(client: TestClient) -> None:
     assert [r["name"] for r in by_bpm["items"]] == ["groove_em_128.wav", "pad_fs_100.wav", "groove_am_90.wav"]
     page = regions(client, sort="bpm", limit=1, offset=1)
     assert page["total"] == 3 and [r["name"] for r in page["items"]] == ["pad_fs_100.wav"]
+    assert page["total_exact"] is True
+
+
+def test_a_total_past_counting_is_at_least(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queries, "COUNT_MAX", 1)  # of the 3 regions, a search counts 1 past its page's offset
+    totals = [(page["total"], page["total_exact"]) for page in (regions(client, offset=o) for o in (1, 2))]
+    assert totals == [(2, False), (3, True)]
 
 
 def test_file_search_detail_and_stats(client: TestClient) -> None:

@@ -40,7 +40,7 @@ def test_a_file_tag_finds_the_files_regions_in_search(library) -> None:
         file_id = queries.get_region(session, pad)["file_id"]
         assert add_user_tags(session, Target(file_id=file_id), ["warm"]) == [
             {"tag": "warm", "probability": None, "source": "user"}]
-        total, rows = queries.search_regions(session, queries.RegionQuery(tag="Warm"))
+        total, rows, _ = queries.search_regions(session, queries.RegionQuery(tag="Warm"))
         assert total == 1 and rows[0]["id"] == pad
         assert remove_user_tags(session, Target(file_id=file_id), ["warm"]) == []
         assert target_tags(session, Target(file_id=file_id)) == []

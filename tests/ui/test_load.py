@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from core import keys
 from core.config import Settings
@@ -94,3 +94,21 @@ def test_the_library_page_with_10000_regions(page: Page, big_library: str, capsy
     expect(page.locator("#regions tbody tr").last.locator("td").nth(1)).to_have_text(re.compile(r"^70\.\d$"))
     with capsys.disabled():
         print(f"\n10 000 regions sorted by bpm, the last page asked and drawn in {page.evaluate(LAST_PAGE):.0f} ms")
+
+
+def test_a_total_counted_only_so_far_reads_as_at_least(page: Page, big_library: str) -> None:
+    """A search stops counting 10 000 past its page's offset (database.queries.COUNT_MAX) and
+    says so (total_exact false): the page shows the total as "at least", and keeps Next."""
+    def at_least(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, json={**response.json(), "total_exact": False})
+
+    page.route(re.compile(r"/api/regions\?"), at_least)
+    page.goto(f"{big_library}/ui/")
+    expect(page.locator("#library-count")).to_have_text("10,000+ regions")
+    expect(page.locator("#page-label")).to_have_text("1–50 of 10,000+")
+    expect(page.locator("#page-count")).to_have_text("of 200+")
+    page.fill("#page-number", "200")
+    page.keyboard.press("Enter")
+    expect(page.locator("#page-label")).to_have_text("9,951–10,000 of 10,000+")
+    expect(page.locator("#page-next")).to_be_enabled()

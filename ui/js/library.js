@@ -45,16 +45,18 @@ export function setupLibrary({ form, table, count, prev, next, pageLabel, pageNu
     if (ticket !== shown) return;
     table.tBodies[0].replaceChildren(...page.items.map(row));
     const last = Math.min(offset + page.items.length, page.total);
+    const more = page.total_exact ? "" : "+";  // the server stopped counting: at least that many
+    const total = `${page.total.toLocaleString("en")}${more}`;
     count.textContent = page.total === 0 ? "No regions match." :
-      `${page.total.toLocaleString("en")} region${page.total === 1 ? "" : "s"}`;
+      `${total} region${page.total === 1 && !more ? "" : "s"}`;
     pageLabel.textContent = page.total ? `${(offset + 1).toLocaleString("en")}–${last.toLocaleString("en")} of `
-      + `${page.total.toLocaleString("en")}` : "";
+      + total : "";
     prev.disabled = offset === 0;
-    next.disabled = last >= page.total;
+    next.disabled = last >= page.total && !more;
     const pages = Math.max(1, Math.ceil(page.total / PAGE));
     pageNumber.max = pages;
     pageNumber.value = Math.floor(offset / PAGE) + 1;
-    pageCount.textContent = `of ${pages.toLocaleString("en")}`;
+    pageCount.textContent = `of ${pages.toLocaleString("en")}${more}`;
     table.hidden = page.total === 0;  // no empty header row
     prev.parentElement.hidden = page.total === 0;
     table.dataset.loaded = "true";
