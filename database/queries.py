@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import fingerprint, keys
@@ -244,14 +244,9 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
 
     A page of few matches (:func:`_sortable`) is sorted from their ids; a page of many is
     read along the index of its sort order until it is full, each region passed checked
-    on the way. Where a column condition streams the ids from an index (``SEARCH_COLUMNS``),
-    they are collected first, and counted only when there are more; a tag's or a name's
-    set is built whole before its first row, so there the count comes first."""
-    if query.sort == "name":  # never NULL, so the order is the listing index's own
-        order = [c.desc() if query.descending else c.asc() for c in (*SORTS["name"], Region.id)]
-    else:  # regions without the facet (not analysed, or failed) last either way, on every backend
-        order = [*((c.desc() if query.descending else c.asc()).nulls_last() for c in SORTS[query.sort]), Region.id]
-    page = select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
+    on the way (:func:`_walk`). Where a column condition streams the ids from an index
+    (``SEARCH_COLUMNS``), they are collected first, and counted only when there are more; a
+    tag's or a name's set is built whole before its first row, so there the count comes first."""
     filters = region_filters(query)
     ids: list[int] = []
     most = _sortable(session, query) if filters else 0
@@ -261,13 +256,51 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
     if total <= query.offset:
         return Page(total, [], exact)
     if exact and total <= most:
-        page = page.where(Region.id.in_(ids or select(Region.id).where(*filters).correlate(None)))
-    elif filters and _walkable(query):
-        page = page.where(*region_filters(query, narrowed=True))
-        page = page.with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite")
+        rows = session.execute(_page(query).where(Region.id.in_(ids or select(Region.id).where(*filters)
+                                                                .correlate(None)))).all()
+    elif _walkable(query):
+        rows = _walk(session, query, region_filters(query, narrowed=True) if filters else [])
     else:
-        page = page.where(*filters)
-    return Page(total, region_rows(session, session.execute(page).all()), exact)
+        rows = session.execute(_page(query).where(*filters)).all()
+    return Page(total, region_rows(session, rows), exact)
+
+
+def _page(query: RegionQuery):
+    """The select of ``query``'s page of list rows (``ROW_COLUMNS``) in its order: the sort's
+    columns, then the id, all in the order asked; regions without the sorted facet (not
+    analysed, or failed) last either way, on every backend."""
+    order = [c.desc() if query.descending else c.asc() for c in (*SORTS[query.sort], Region.id)]
+    if query.sort != "name":  # a file's name is never NULL
+        order[0] = order[0].nulls_last()
+    return select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
+
+
+def _walk(session: Session, query: RegionQuery, filters: list) -> list:
+    """The list rows of ``query``'s page, read along the index of its sort order
+    (``SORT_INDEXES``): the regions with the sorted facet, then, when the page reaches past
+    them, those without. Apart, each part is one walk of the index on either backend (with
+    NULLs between them, "NULLs last" is, in one direction, the reverse of the index's order)."""
+    if query.sort == "name":  # a file's name is never NULL
+        return _rows_along(session, query, filters, (*SORTS["name"], Region.id), query.offset, query.limit)
+    facet = SORTS[query.sort][0]
+    known = [*filters, facet.is_not(None)]
+    rows = _rows_along(session, query, known, (facet, Region.id), query.offset, query.limit)
+    if len(rows) == query.limit:
+        return rows
+    before = query.offset + len(rows) if rows else _count_up_to(session, select(Region.id).where(*known), query.offset)
+    return rows + _rows_along(session, query, [*filters, facet.is_(None)], (Region.id,),
+                              max(0, query.offset - before), query.limit - len(rows))
+
+
+def _rows_along(session: Session, query: RegionQuery, filters: list, columns: tuple, offset: int,
+                limit: int) -> list:
+    """List rows (``ROW_COLUMNS``) of the regions that pass ``filters``, in the order of
+    ``columns`` (each in the order asked) from ``offset``, at most ``limit``: their ids read
+    along the sort's index (the index alone, on both backends), then their rows."""
+    order = [c.desc() if query.descending else c.asc() for c in columns]
+    ids = (select(Region.id).where(*filters).order_by(*order).offset(offset).limit(limit)
+           .with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite"))
+    return session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(ids)).order_by(*order)).all()
 
 
 #: The index that holds the regions in each sort order, along which a page of many
@@ -284,14 +317,19 @@ def _count(session: Session, query: RegionQuery, filters: list) -> tuple[int, bo
     to ``query.offset + COUNT_MAX``, which it says when there are more. A search by a tag
     alone, when no file carries the tag, counts the tag's rows in its index, in region order:
     their regions exist (a region's tags go with it), so none is looked up."""
-    matching = select(Region.id).where(*filters)
+    matching = select(literal_column("1")).select_from(Region).where(*filters)
     if query.tag and not query.text and not column_filters(query):
         conditions = _tag_conditions(query.tag, query.tag_min)
         if session.scalar(select(Tag.id).where(*conditions, Tag.file_id.is_not(None)).limit(1)) is None:
             matching = select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None)).distinct()
     most = query.offset + COUNT_MAX
-    found = session.scalar(select(func.count()).select_from(matching.limit(most + 1).subquery())) or 0
+    found = _count_up_to(session, matching, most + 1)
     return min(found, most), found <= most
+
+
+def _count_up_to(session: Session, matching, most: int) -> int:
+    """How many rows the select ``matching`` gives, counted up to ``most``."""
+    return session.scalar(select(func.count()).select_from(matching.limit(most).subquery())) or 0
 
 
 def _walkable(query: RegionQuery) -> bool:

@@ -282,22 +282,26 @@ def _by_hand(regions: list[dict], query: queries.RegionQuery) -> list[int]:
                 and (not query.tag or has(r, query.tag, query.tag_min)))
 
     found = [r for r in regions if keep(r)]
-    column = {"name": "name", "bpm": "bpm", "loudness": "loudness_lufs", "key": "key", "duration": "duration_s"}
     if query.sort == "name":
         found.sort(key=lambda r: (r["name"], r["index"], r["id"]), reverse=query.descending)
-    else:
-        value = column[query.sort]
-        known = sorted((r for r in found if r[value] is not None), key=lambda r: r["id"])
-        known.sort(key=lambda r: r[value], reverse=query.descending)  # stable: ids ascending among equals
-        found = known + sorted((r for r in found if r[value] is None), key=lambda r: r["id"])  # missing: last
+    else:  # ties by id, in the order asked; the regions without the facet last either way
+        value = COLUMNS[query.sort]
+        known = sorted((r for r in found if r[value] is not None), key=lambda r: (r[value], r["id"]),
+                       reverse=query.descending)
+        found = known + sorted((r for r in found if r[value] is None), key=lambda r: r["id"], reverse=query.descending)
     return [r["id"] for r in found]
+
+
+#: The list row's field of each sort.
+COLUMNS = {"name": "name", "bpm": "bpm", "loudness": "loudness_lufs", "key": "key", "duration": "duration_s"}
 
 
 def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database: Database,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of many matches are read along an index and pages of few sorted; filters are
     written as sets or as probes; a total is exact, or when counting stopped (here 150 past
-    the offset), a lower bound: whichever the query takes, the rows are the same."""
+    the offset), a lower bound; a walk may reach past the regions with the sorted facet to
+    those without: whichever the query takes, the rows are the same."""
     monkeypatch.setattr(queries, "COUNT_MAX", 150)
     rng = np.random.default_rng(7)
     regions = _random_library(database, rng)
@@ -310,19 +314,23 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
         "tag": lambda: str(rng.choice(["warm", "vinyl", "bright"])),
         "tag_min": lambda: float(rng.uniform(0, 1)),
     }
-    seen_walks, seen_exact = set(), set()
+    seen_walks, seen_exact, seen_parts = set(), set(), set()
     with database.session() as session:
-        for _ in range(150):
+        for _ in range(200):
             picked = rng.choice(list(choices), int(rng.integers(0, 4)), replace=False)
             query = queries.RegionQuery(**{name: choices[name]() for name in picked},
                                         sort=str(rng.choice(["name", "bpm", "loudness", "key", "duration"])),
                                         descending=bool(rng.random() < 0.5), limit=int(rng.choice([5, 20])),
-                                        offset=int(rng.choice([0, 0, 7, 40])))
+                                        offset=int(rng.choice([0, 0, 7, 40, 320, 330])))
             expected = _by_hand(regions, query)
             total, page, exact = queries.search_regions(session, query)
             assert total == len(expected) if exact else query.offset + 150 == total < len(expected), query
             seen_exact.add(exact)
             assert [row["id"] for row in page] == expected[query.offset:query.offset + query.limit], query
+            walked = queries._walkable(query) and total > queries._sortable(session, query)
             if total > query.offset and queries.region_filters(query):
-                seen_walks.add(queries._walkable(query) and total > queries._sortable(session, query))
+                seen_walks.add(walked)
+            if walked and page and query.sort in ("bpm", "key"):  # facets some regions lack
+                seen_parts.add(tuple(row[COLUMNS[query.sort]] is None for row in (page[0], page[-1])))
     assert seen_walks == seen_exact == {True, False}  # both ways were taken, both kinds of total given
+    assert seen_parts == {(False, False), (False, True), (True, True)}  # with the facet, across, without
