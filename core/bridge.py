@@ -11,7 +11,8 @@ Wire format, both directions, one message after another::
 A request header is ``{"op", "params", "payload_bytes"}`` with the audio as raw
 little-endian float32 after it; a reply header is ``{"ok": true, "result": {...}}`` or
 ``{"ok": false, "error": "..."}``. The child first sends ``{"ok": true, "ready": true,
-"versions": {...}}``. No pickle crosses between the interpreters.
+"versions": {...}}``, or ``{"ok": false, "ready": false, "error": "..."}`` when it cannot
+work (a start that failed). No pickle crosses between the interpreters.
 
 Every failure is a :class:`BridgeError`: the environment missing, a child that does
 not start in ``start_timeout_s``, a call past its timeout (the child is killed), a
@@ -137,6 +138,9 @@ class Bridge:
         except (OSError, EOFError, ValueError, BridgeError) as exc:
             self._kill()
             self._fail(f"its worker failed to start: {exc}")
+        if not header.get("ready"):  # the worker said why it cannot work
+            self._kill()
+            self._fail(f"its worker refused to start: {header.get('error', 'no reason given')}")
         self.versions = header.get("versions", {})
         self.starts += 1
         self._failed_at, self._last_error = None, ""
@@ -178,14 +182,15 @@ _shared: dict[tuple[str, str], Bridge] = {}
 _shared_lock = threading.Lock()
 
 
-def experimental_bridge() -> Bridge:
-    """This process's bridge to the experimental (Essentia) environment of the current
-    settings, created on first use."""
+def experimental_bridge(worker: Path | None = None) -> Bridge:
+    """This process's bridge to ``worker`` (default: the Essentia worker) in the experimental
+    environment of the current settings, created on first use."""
     settings = get_settings()
-    key = (str(settings.experimental_python), str(settings.experimental_worker))
+    worker = worker or settings.experimental_worker
+    key = (str(settings.experimental_python), str(worker))
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Bridge(settings.experimental_python, settings.experimental_worker,
+            _shared[key] = Bridge(settings.experimental_python, worker,
                                   start_timeout_s=settings.bridge_start_timeout_s)
             atexit.register(_shared[key].close)
         return _shared[key]

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     #: Interpreter of the experimental (Essentia) environment, and the worker it runs.
     experimental_python: Path = PROJECT_ROOT / "envs" / "experimental" / ".venv" / "bin" / "python"
     experimental_worker: Path = PROJECT_ROOT / "envs" / "experimental" / "worker.py"
+    #: The experimental environment's musicnn worker (TensorFlow), a child of its own.
+    musicnn_worker: Path = PROJECT_ROOT / "envs" / "experimental" / "musicnn_worker.py"
     #: How long the experimental worker may take to start, seconds.
     bridge_start_timeout_s: float = Field(60.0, gt=0)
     #: Address the server binds to; loopback unless deliberately changed.
