@@ -174,7 +174,7 @@ def _clean(tags: list[str]) -> list[str]:
 def _matching(session: Session, request: PackRequest, tag: str) -> list[int]:
     """Ids of the regions that pass the request's filters and carry ``tag``, ascending."""
     category = RegionQuery(tag=tag, tag_min=request.tag_min)
-    filters = [*region_filters(request.query), *region_filters(category)]
+    filters = [*region_filters(session, request.query), *region_filters(session, category)]
     return list(session.scalars(select(Region.id).where(*filters).order_by(Region.id)))
 
 

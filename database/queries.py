@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from core import fingerprint, keys
@@ -157,20 +157,22 @@ FINGERPRINT_CANDIDATES = 64
 SAME_AUDIO_MIN = 0.5
 
 
-def region_filters(query: RegionQuery, narrowed: bool = False) -> list:
+def region_filters(session: Session, query: RegionQuery, narrowed: bool = False) -> list:
     """The SQL conditions on ``regions`` that ``query``'s filters make (none for no filter).
 
     The tag and text conditions take one of two forms. When a column condition (or
     ``narrowed``: the caller's own, such as a list of ids) picks the rows first, each row
-    left is probed with EXISTS in the tags' per-region index; when they are the only
-    conditions, they are IN sets the database starts from, instead of probing every region.
-    """
+    left is probed with EXISTS in the tags' per-region index, and in its file's tags only
+    when some file carries the tag (PostgreSQL makes a lone EXISTS a join it can walk; of an
+    OR of two, it builds every row of both tags' sets first). When they are the only
+    conditions, they are one set of region ids the database starts from (a union: an OR of
+    sets, PostgreSQL checks against every region)."""
     filters = column_filters(query)
     probe = narrowed or bool(filters)
     if query.text:
-        filters.append(or_(_named(query.text.lower(), probe), _tagged(query.text, None, probe)))
+        filters.append(_texted(session, query.text, probe))
     if query.tag:
-        filters.append(_tagged(query.tag, query.tag_min, probe))
+        filters.append(_tagged(session, query.tag, query.tag_min, probe))
     return filters
 
 
@@ -196,12 +198,15 @@ def column_filters(query: RegionQuery) -> list:
     return filters
 
 
-def _named(text: str, probe: bool):
-    """Whether the region's file name contains ``text`` (lower case)."""
+def _texted(session: Session, text: str, probe: bool):
+    """Whether the region's file name contains ``text`` (case-insensitive), or the region or
+    its file has it as a tag."""
+    named = select(File.id).where(func.lower(File.name).contains(text.lower(), autoescape=True))
     if probe:
-        return (select(File.id).where(File.id == Region.file_id, func.lower(File.name).contains(text, autoescape=True))
-                .correlate(Region).exists())
-    return Region.file_id.in_(select(File.id).where(func.lower(File.name).contains(text, autoescape=True)))
+        named = named.where(File.id == Region.file_id).correlate(Region).exists()
+        return or_(named, _tagged(session, text, None, True))
+    conditions = _tag_conditions(text, None)
+    return Region.id.in_(union_all(_regions_of(union_all(named, _tag_files(conditions))), _tag_regions(conditions)))
 
 
 def _tag_conditions(tag: str, min_confidence: float | None) -> list:
@@ -213,15 +218,37 @@ def _tag_conditions(tag: str, min_confidence: float | None) -> list:
     return conditions
 
 
-def _tagged(tag: str, min_confidence: float | None, probe: bool):
+def _tagged(session: Session, tag: str, min_confidence: float | None, probe: bool):
     """Whether the region, or its file, has ``tag`` (with at least ``min_confidence``)."""
     conditions = _tag_conditions(tag, min_confidence)
-    if probe:  # SQLite, without statistics, would rather scan the tag's rows of every confidence
-        return or_(select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
-                   .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists(),
-                   select(Tag.id).where(Tag.file_id == Region.file_id, *conditions).correlate(Region).exists())
-    return or_(Region.id.in_(select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None))),
-               Region.file_id.in_(select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))))
+    if not probe:
+        return Region.id.in_(union_all(_tag_regions(conditions), _regions_of(_tag_files(conditions))))
+    # SQLite, without statistics, would rather scan the tag's rows of every confidence
+    region = (select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
+              .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists())
+    if not _files_tagged(session, conditions):
+        return region
+    return or_(region, select(Tag.id).where(Tag.file_id == Region.file_id, *conditions).correlate(Region).exists())
+
+
+def _tag_regions(conditions: list):
+    """The ids of the regions whose own tag passes ``conditions``."""
+    return select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None))
+
+
+def _tag_files(conditions: list):
+    """The ids of the files whose tag passes ``conditions``."""
+    return select(Tag.file_id).where(*conditions, Tag.file_id.is_not(None))
+
+
+def _files_tagged(session: Session, conditions: list) -> bool:
+    """Whether some file has a tag that passes ``conditions`` (its regions match too)."""
+    return session.scalar(_tag_files(conditions).limit(1)) is not None
+
+
+def _regions_of(files):
+    """The ids of the regions of the files ``files`` (a select of file ids)."""
+    return select(Region.id).where(Region.file_id.in_(files))
 
 
 class Page(NamedTuple):
@@ -247,7 +274,7 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
     on the way (:func:`_walk`). Where a column condition streams the ids from an index
     (``SEARCH_COLUMNS``), they are collected first, and counted only when there are more; a
     tag's or a name's set is built whole before its first row, so there the count comes first."""
-    filters = region_filters(query)
+    filters = region_filters(session, query)
     ids: list[int] = []
     most = _sortable(session, query) if filters else 0
     if filters and column_filters(query):
@@ -259,7 +286,8 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
         rows = session.execute(_page(query).where(Region.id.in_(ids or select(Region.id).where(*filters)
                                                                 .correlate(None)))).all()
     elif _walkable(query):
-        rows = _walk(session, query, region_filters(query, narrowed=True) if filters else [])
+        probes = filters if column_filters(query) else region_filters(session, query, narrowed=True)
+        rows = _walk(session, query, probes)
     else:
         rows = session.execute(_page(query).where(*filters)).all()
     return Page(total, region_rows(session, rows), exact)
@@ -320,8 +348,8 @@ def _count(session: Session, query: RegionQuery, filters: list) -> tuple[int, bo
     matching = select(literal_column("1")).select_from(Region).where(*filters)
     if query.tag and not query.text and not column_filters(query):
         conditions = _tag_conditions(query.tag, query.tag_min)
-        if session.scalar(select(Tag.id).where(*conditions, Tag.file_id.is_not(None)).limit(1)) is None:
-            matching = select(Tag.region_id).where(*conditions, Tag.region_id.is_not(None)).distinct()
+        if not _files_tagged(session, conditions):
+            matching = _tag_regions(conditions).distinct()
     most = query.offset + COUNT_MAX
     found = _count_up_to(session, matching, most + 1)
     return min(found, most), found <= most
@@ -391,7 +419,7 @@ def region_row(region: Any, tags: list[dict]) -> dict[str, Any]:
 def search_files(session: Session, query: RegionQuery) -> Page:
     """Files with at least one region that matches ``query`` (sorted by name), with
     their summary and how many of their regions matched."""
-    filters = region_filters(query)
+    filters = region_filters(session, query)
     total = session.scalar(select(func.count(func.distinct(Region.file_id))).where(*filters)) or 0
     if total <= query.offset:
         return Page(total, [])
@@ -457,9 +485,9 @@ def similar_regions(session: Session, index: VectorIndex, region_id: int, count:
         return None
     index.sync(session)
     vector = as_vector(target.vector)
-    filters = region_filters(query) if query is not None else []
+    filters = region_filters(session, query) if query is not None else []
     filtered = bool(filters)
-    checks = region_filters(query, narrowed=True) if filtered else []  # on candidates only
+    checks = region_filters(session, query, narrowed=True) if filtered else []  # on candidates only
     wanted = max(SIMILAR_OVERSAMPLE * (count + 1), SIMILAR_MIN_CANDIDATES) * (SIMILAR_FILTER_WIDEN if filtered else 1)
     best = _rescore(session, index, target, vector, index.search(vector, wanted), checks, count)
     if filtered and len(best) < count:
