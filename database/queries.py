@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, literal_column, or_, select, union_all
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from core import fingerprint, keys
@@ -275,16 +275,14 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
     (``SEARCH_COLUMNS``), they are collected first, and counted only when there are more; a
     tag's or a name's set is built whole before its first row, so there the count comes first."""
     filters = region_filters(session, query)
-    ids: list[int] = []
     most = _sortable(session, query) if filters else 0
-    if filters and column_filters(query):
-        ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
-    total, exact = (len(ids), True) if 0 < len(ids) <= most else _count(session, query, filters)
+    ids, found = _matching(session, query, filters, most, query.offset + COUNT_MAX)
+    total, exact = min(found, query.offset + COUNT_MAX), found <= query.offset + COUNT_MAX
     if total <= query.offset:
         return Page(total, [], exact)
     if exact and total <= most:
-        rows = session.execute(_page(query).where(Region.id.in_(ids or select(Region.id).where(*filters)
-                                                                .correlate(None)))).all()
+        rows = session.execute(_page(query).where(_among(session, Region.id, ids) if ids else
+                                                  Region.id.in_(select(Region.id).where(*filters)))).all()
     elif _walkable(query):
         probes = filters if column_filters(query) else region_filters(session, query, narrowed=True)
         rows = _walk(session, query, probes)
@@ -340,24 +338,50 @@ SORT_INDEXES = {"name": "ix_regions_listing", "bpm": "ix_regions_bpm", "duration
 SORTABLE_MAX = 1_000
 
 
-def _count(session: Session, query: RegionQuery, filters: list) -> tuple[int, bool]:
-    """How many regions match ``filters`` (``query``'s), and whether that is exact: it is up
-    to ``query.offset + COUNT_MAX``, which it says when there are more. A search by a tag
-    alone, when no file carries the tag, counts the tag's rows in its index, in region order:
-    their regions exist (a region's tags go with it), so none is looked up."""
+def _matching(session: Session, query: RegionQuery, filters: list, most: int, cap: int) -> tuple[list[int], int]:
+    """The ids of up to ``most`` + 1 regions that match ``filters`` (``query``'s) when a column
+    condition streams them from an index (none otherwise), and how many match, counted up to
+    ``cap`` + 1. SQLite collects the ids and counts only when there are more; PostgreSQL does
+    both in one pass (a search of a thousand matches among a million regions probes the
+    tags of thousands: twice was 2 × 40 ms)."""
+    if not column_filters(query):
+        return [], _count(session, query, filters, cap + 1)
+    if _postgres(session):
+        matching = select(Region.id).where(*filters).limit(cap + 1).subquery()
+        found, ids = session.execute(select(func.count(), func.array_agg(matching.c.id)[1:most + 1])).one()
+        return ids or [], found
+    ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
+    return ids, len(ids) if len(ids) <= most else _count(session, query, filters, cap + 1)
+
+
+def _count(session: Session, query: RegionQuery, filters: list, most: int) -> int:
+    """How many regions match ``filters`` (``query``'s), counted up to ``most``. A search by
+    a tag alone, when no file carries the tag, counts the tag's rows in its index, in region
+    order: their regions exist (a region's tags go with it), so none is looked up."""
     matching = select(literal_column("1")).select_from(Region).where(*filters)
     if query.tag and not query.text and not column_filters(query):
         conditions = _tag_conditions(query.tag, query.tag_min)
         if not _files_tagged(session, conditions):
             matching = _tag_regions(conditions).distinct()
-    most = query.offset + COUNT_MAX
-    found = _count_up_to(session, matching, most + 1)
-    return min(found, most), found <= most
+    return _count_up_to(session, matching, most)
 
 
 def _count_up_to(session: Session, matching, most: int) -> int:
     """How many rows the select ``matching`` gives, counted up to ``most``."""
     return session.scalar(select(func.count()).select_from(matching.limit(most).subquery())) or 0
+
+
+def _postgres(session: Session) -> bool:
+    """Whether ``session`` reads PostgreSQL (for the forms of a query only it has)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _among(session: Session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``): a list of a thousand
+    parameters costs 10 ms to bind and plan."""
+    if _postgres(session):
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _walkable(query: RegionQuery) -> bool:
@@ -396,7 +420,7 @@ def region_tags(session: Session, region_ids: list[int], limit: int | None = Non
         return {}
     found: dict[int, list[dict]] = {}
     rows = session.execute(select(Tag.region_id, Tag.tag, Tag.confidence, Tag.source)
-                           .where(Tag.region_id.in_(region_ids))).all()
+                           .where(_among(session, Tag.region_id, region_ids))).all()
     rows.sort(key=lambda r: (r.source != TagSource.USER, -(1.0 if r.confidence is None else r.confidence), r.tag))
     for region_id, tag, confidence, source in rows:
         found.setdefault(region_id, [])
