@@ -10,9 +10,14 @@ Result schema:
                   ``MIN_PROBABILITY``, at most ``TAGS_PER_GROUP``
                   per group; ``group`` is ``instrument``, ``instrument_family``,
                   ``genre``, ``mood``, ``vocal`` or ``sound_effect`` (see :data:`GROUPS`):
-                  a region's instruments are its ``instrument`` tags in this order
-``musicnn``       ``{"status": "not_available", "reason": ...}``: musicnn's MTT/MSD tags
-                  are to come from the experimental environment (see :func:`musicnn_tags`)
+                  a region's instruments are its ``instrument`` tags in this order.
+                  After them, musicnn's tags, most probable first (``source``:
+                  ``musicnn-mtt`` or ``musicnn-msd``, see :mod:`core.musicnn`): the mean
+                  over the region's 3 s patches, at least ``core.musicnn.MIN_PROBABILITY``,
+                  a probability of another scale than YAMNet's highest patch
+``musicnn``       ``{"status": "ok", "patches", "model"}``; ``not_applicable`` (a region
+                  shorter than 3 s) or ``not_available`` with its ``reason`` (the
+                  experimental environment or musicnn missing) and no musicnn tags
 ``sample_type``   ``one_shot`` (at most 4 s, one attack: its level, once past the peak,
                   never rises ``REATTACK_DB``), ``loop`` (periodic
                   onsets, 1 … 60 s) or ``other``
@@ -52,7 +57,7 @@ from typing import Any
 import librosa
 import numpy as np
 
-from core import yamnet
+from core import musicnn, yamnet
 from core.plugin import Context, Plugin
 
 MIN_PROBABILITY = 0.02
@@ -85,18 +90,20 @@ _LAGS_S = (0.2, 2.0)
 
 class Classifier(Plugin):
     name = "classifier"
-    version = "1.1.0"
-    timeout_s = 60.0
+    version = "1.2.0"
+    timeout_s = 120.0  # the musicnn worker's first start (≤ bridge_start_timeout_s) included
     memory_mb = 600
-    description = "AudioSet tags by group (YAMNet), one-shot / loop, drum type of one-shots"
+    description = ("AudioSet tags by group (YAMNet), musicnn's tags (experimental environment), one-shot / loop, "
+                   "drum type of one-shots")
 
     def analyze(self, audio: np.ndarray, sr: int, ctx: Context) -> dict[str, Any]:
         """audio: float32 [n_samples] at ``sr`` Hz (one region)."""
         out = yamnet.get().run(audio, sr)
         rhythm = sample_type(audio, sr)
+        tagged = musicnn.region_tags(audio, sr)
         result: dict[str, Any] = {
-            "tags": tags(out.scores.max(axis=0)),
-            "musicnn": musicnn_tags(audio, sr),
+            "tags": tags(out.scores.max(axis=0)) + tagged.pop("tags", []),
+            "musicnn": tagged,
             **rhythm,
             "drum_type": None,
             "model": {"yamnet": yamnet.model_name(), "drum_head": drum_head()["name"]},
@@ -124,14 +131,6 @@ def tags(scores: np.ndarray, min_probability: float = MIN_PROBABILITY) -> list[d
         found += [{"tag": names[i], "probability": round(float(scores[i]), 4), "source": "yamnet", "group": group}
                   for i in ranked if scores[i] >= min_probability]
     return sorted(found, key=lambda tag: -tag["probability"])
-
-
-def musicnn_tags(audio: np.ndarray, sr: int) -> dict[str, Any]:
-    """Extension point for musicnn's MagnaTagATune and Million Song Dataset tags, which need
-    TensorFlow and belong in the experimental environment behind :mod:`core.bridge`. When
-    that bridge command exists, this returns ``{"status": "ok", "tags": [...]}`` with
-    ``source: "musicnn-mtt" | "musicnn-msd"`` and :func:`Classifier.analyze` merges them."""
-    return {"status": "not_available", "reason": "musicnn is not installed in the experimental environment"}
 
 
 def sample_type(audio: np.ndarray, sr: int) -> dict[str, Any]:
