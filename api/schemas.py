@@ -150,14 +150,10 @@ class SimilarPage(BaseModel):
     items: list[SimilarItem] = Field(description="Most similar first")
 
 
-def _total_exact() -> Any:
-    return Field(True, description="Whether total is the exact number of matches; when false, there are more "
-                                   "(a search stops counting 10 000 past its page's offset)")
-
-
 class RegionPage(BaseModel):
     total: int = Field(description="Regions matching, over all pages (see total_exact)")
-    total_exact: bool = _total_exact()
+    total_exact: bool = Field(True, description="Whether total is the exact number of matches; when false, there "
+                                                "are more (a search stops counting 10 000 past its page's offset)")
     items: list[RegionItem]
 
 
@@ -174,8 +170,7 @@ class FileItem(BaseModel):
 
 
 class FilePage(BaseModel):
-    total: int = Field(description="Files matching, over all pages (see total_exact)")
-    total_exact: bool = _total_exact()
+    total: int = Field(description="Files matching, over all pages")
     items: list[FileItem]
 
 

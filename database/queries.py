@@ -442,22 +442,23 @@ def region_row(region: Any, tags: list[dict]) -> dict[str, Any]:
 
 def search_files(session: Session, query: RegionQuery) -> Page:
     """Files with at least one region that matches ``query`` (sorted by name), with
-    their summary and how many of their regions matched."""
+    their summary and how many of their regions matched. The page and the number of
+    files matching come from one pass over the matching regions."""
     filters = region_filters(session, query)
-    total = session.scalar(select(func.count(func.distinct(Region.file_id))).where(*filters)) or 0
-    if total <= query.offset:
-        return Page(total, [])
     matching = (select(Region.file_id, func.count().label("matches")).where(*filters)
                 .group_by(Region.file_id).subquery())
     name = File.name.desc() if query.descending else File.name.asc()
     rows = session.execute(
-        select(File.id, File.path, File.name, File.duration_s, File.format, matching.c.matches, FileSummary.summary)
+        select(File.id, File.path, File.name, File.duration_s, File.format, matching.c.matches, FileSummary.summary,
+               func.count().over().label("total"))
         .join(matching, matching.c.file_id == File.id).outerjoin(FileSummary)
         .order_by(name, File.id).limit(query.limit).offset(query.offset)
     ).all()
-    return Page(total, [{"id": row.id, "path": row.path, "name": row.name, "duration_s": row.duration_s,
-                         "format": row.format, "matching_regions": row.matches, "summary": row.summary or {}}
-                        for row in rows])
+    if not rows and query.offset:  # past the last page: how many there are
+        return Page(session.scalar(select(func.count()).select_from(matching)) or 0, [])
+    return Page(rows[0].total if rows else 0, [
+        {"id": row.id, "path": row.path, "name": row.name, "duration_s": row.duration_s, "format": row.format,
+         "matching_regions": row.matches, "summary": row.summary or {}} for row in rows])
 
 
 def plugin_status_counts(session: Session) -> dict[str, dict[str, int]]:

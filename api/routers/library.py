@@ -70,7 +70,7 @@ QueryDep = Annotated[queries.RegionQuery, Depends(region_query)]
 async def search_files(search: QueryDep, engine: EngineDep) -> FilePage:
     """Files with at least one region matching every filter given."""
     found = await run_in_threadpool(_read, engine, queries.search_files, search)
-    return FilePage(total=found.total, total_exact=found.exact, items=found.items)
+    return FilePage(total=found.total, items=found.items)
 
 
 @router.get("/api/regions", response_model=RegionPage)

@@ -81,6 +81,9 @@ def test_files_with_matching_regions(library: Database) -> None:
     with library.session() as session:
         total, files, _ = queries.search_files(session, queries.RegionQuery(bpm_min=89))
         assert total == 3 and [f["matching_regions"] for f in files] == [2, 1, 1]
+        for offset, shown in ((2, 1), (3, 0), (5, 0)):  # the last page, and past it: the same total
+            found = queries.search_files(session, queries.RegionQuery(bpm_min=89, limit=1, offset=offset))
+            assert (found.total, len(found.items)) == (3, shown)
         total, files, _ = queries.search_files(session, queries.RegionQuery(keys=("A minor",), descending=True))
         assert total == 1 and files[0]["path"] == "/lib/loop_am.wav"
         assert queries.plugin_status_counts(session)["tempo_meter"] == {"ok": 4}
