@@ -77,6 +77,8 @@ class File(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
+    #: On PostgreSQL also a trigram index of lower(name), for names that contain a text
+    #: (migration 0011, where the pg_trgm extension can be had).
     name: Mapped[str] = mapped_column(Text, index=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
