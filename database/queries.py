@@ -269,15 +269,14 @@ COUNT_MAX = 10_000
 def search_regions(session: Session, query: RegionQuery) -> Page:
     """Regions that match ``query``: one page of list rows, and how many match (:class:`Page`).
 
-    A page of few matches (:func:`_sortable`) is sorted from their ids; a page of many is
-    read along the index of its sort order until it is full, each region passed checked
-    on the way (:func:`_walk`). Where a column condition streams the ids from an index
-    (``SEARCH_COLUMNS``), they are collected first, and counted only when there are more; a
-    tag's or a name's set is built whole before its first row, so there the count comes first."""
+    A page of few matches (:func:`_sortable`) is sorted from their ids (:func:`_matching`); a
+    page of many is read along the index of its sort order until it is full, each region
+    passed checked on the way (:func:`_walk`)."""
     filters = region_filters(session, query)
     most = _sortable(session, query) if filters else 0
-    ids, found = _matching(session, query, filters, most, query.offset + COUNT_MAX)
-    total, exact = min(found, query.offset + COUNT_MAX), found <= query.offset + COUNT_MAX
+    cap = query.offset + COUNT_MAX
+    ids, found = _matching(session, query, filters, most, cap)
+    total, exact = min(found, cap), found <= cap
     if total <= query.offset:
         return Page(total, [], exact)
     if exact and total <= most:
@@ -339,11 +338,12 @@ SORTABLE_MAX = 1_000
 
 
 def _matching(session: Session, query: RegionQuery, filters: list, most: int, cap: int) -> tuple[list[int], int]:
-    """The ids of up to ``most`` + 1 regions that match ``filters`` (``query``'s) when a column
-    condition streams them from an index (none otherwise), and how many match, counted up to
-    ``cap`` + 1. SQLite collects the ids and counts only when there are more; PostgreSQL does
-    both in one pass (a search of a thousand matches among a million regions probes the
-    tags of thousands: twice was 2 × 40 ms)."""
+    """The ids of up to ``most`` + 1 regions that match ``filters`` (``query``'s), and how many
+    match, counted up to ``cap`` + 1. Ids only where a column condition streams them from an
+    index (a tag's or a name's set is built whole before its first row: there the count alone).
+    SQLite collects the ids and counts only when there are more; PostgreSQL does both in one
+    pass (a search of a thousand matches among a million regions probes the tags of thousands:
+    twice was 2 × 40 ms)."""
     if not column_filters(query):
         return [], _count(session, query, filters, cap + 1)
     if _postgres(session):
