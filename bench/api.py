@@ -4,6 +4,7 @@
     .venv/bin/python bench/api.py --regions 1000000 --no-peaks  # a million
     .venv/bin/python bench/api.py --postgres         # on a PostgreSQL server of its own
     DATABASE_URL=postgresql+psycopg://… .venv/bin/python bench/api.py   # another database (emptied first)
+    DATABASE_URL=… .venv/bin/python bench/api.py --regions 1000000 --reuse  # its library again, not rewritten
 
 A library of generated regions (bench/library.py: bpm, key, loudness, content, three
 model tags each, and a region's own peaks as the engine stores them) is written straight
@@ -100,23 +101,31 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="start a PostgreSQL server of its own")
     parser.add_argument("--no-peaks", action="store_true",
                         help="leave regions' own peaks out (searches never read them; 8 GB fewer at 1 M regions)")
+    parser.add_argument("--reuse", action="store_true", help="time the library already in DATABASE_URL (written "
+                        "by an earlier run with the same --regions) instead of writing it again")
     args = parser.parse_args()
+    if args.reuse and (args.postgres or not os.environ.get("DATABASE_URL")):
+        parser.error("--reuse times the library in DATABASE_URL")
     postgres = PostgresServer().start() if args.postgres else None
     try:
         with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
             data_dir = Path(tmp)
             url = (postgres.url(postgres.create_database()) if postgres else
                    os.environ.get("DATABASE_URL", "") or f"sqlite:///{data_dir / 'audio.db'}")
-            rows = run(data_dir, url, args.regions, args.requests, peaks=not args.no_peaks)
+            if not args.reuse:
+                write(url, args.regions, peaks=not args.no_peaks)
+            rows = run(data_dir, url, args.regions, args.requests)
     finally:
         if postgres is not None:
             postgres.stop()
     backend = url.split(":", 1)[0].split("+")[0]
-    print_table(f"Search latency, {args.regions} regions, {backend}, {args.requests} requests each", rows)
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print_table(f"Search latency, {args.regions} regions, {backend}, {args.requests} requests each "
+                f"(load average {load})", rows)
 
 
-def run(data_dir: Path, url: str, regions: int, requests: int, peaks: bool) -> list[dict]:
-    """Write the library into the (emptied) database at ``url``, serve it, time the searches."""
+def write(url: str, regions: int, peaks: bool) -> None:
+    """Write the library into the (emptied) database at ``url``."""
     database = Database(url)
     database.migrate()
     with database.engine.begin() as connection:
@@ -128,6 +137,10 @@ def run(data_dir: Path, url: str, regions: int, requests: int, peaks: bool) -> l
         vacuum(database)
     print(f"wrote {regions} regions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     database.dispose()
+
+
+def run(data_dir: Path, url: str, regions: int, requests: int) -> list[dict]:
+    """Serve the library at ``url``, time the searches."""
     process, base = serve(data_dir, url)
     try:
         return measure(base, regions, requests)
