@@ -26,10 +26,12 @@ MIGRATION_LOCK = 0x4155_4449_4F  # "AUDIO"
 #: PostgreSQL stores no NUL character, in text or in JSON: on every backend, each is stored as
 #: U+FFFD (the replacement character), so that a message or result holding one is kept all the same.
 NUL, REPLACEMENT = "\x00", "\ufffd"
-#: Settings of every PostgreSQL connection, sent as it opens (no statement, no transaction): a search is a few
+#: Settings of every PostgreSQL connection, sent as it opens (no statement, no transaction). A search is a few
 #: milliseconds of work, which JIT compilation (on for plans its cost model calls large, as any count over a
-#: million regions) makes tens of milliseconds more.
-POSTGRES_OPTIONS = "-c jit=off"
+#: million regions) makes tens of milliseconds more. psycopg prepares a statement run five times, and the
+#: server would then plan it once for any parameters: a search's plan depends on them (how many regions a
+#: range or a tag holds), so each execution is planned for its own (a combination at a million: 105 → 45 ms).
+POSTGRES_OPTIONS = "-c jit=off -c plan_cache_mode=force_custom_plan"
 #: The JSON escape of NUL (and not an escaped backslash followed by "u0000").
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 

@@ -66,11 +66,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     database.dispose()
 
 
-def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(postgres) -> None:
-    database = Database(postgres.url() + "?options=-c%20work_mem%3D8MB")
+def test_postgresql_connections_plan_each_search_for_its_parameters_without_jit(postgres) -> None:
+    database = Database(postgres.url() + "?options=-c%20work_mem%3D8MB")  # the URL's own options are kept
     try:
         with database.engine.connect() as connection:
             assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
             assert connection.exec_driver_sql("SHOW work_mem").scalar() == "8MB"
     finally:
         database.dispose()
