@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ARRAY, Integer, any_, bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy import ARRAY, Integer, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from core import fingerprint, keys
@@ -339,31 +339,31 @@ SORTABLE_MAX = 1_000
 
 def _matching(session: Session, query: RegionQuery, filters: list, most: int, cap: int) -> tuple[list[int], int]:
     """The ids of up to ``most`` + 1 regions that match ``filters`` (``query``'s), and how many
-    match, counted up to ``cap`` + 1. Ids only where a column condition streams them from an
-    index (a tag's or a name's set is built whole before its first row: there the count alone).
-    SQLite collects the ids and counts only when there are more; PostgreSQL does both in one
-    pass (a search of a thousand matches among a million regions probes the tags of thousands:
-    twice was 2 × 40 ms)."""
-    if not column_filters(query):
-        return [], _count(session, query, filters, cap + 1)
+    match, counted up to ``cap`` + 1. PostgreSQL does both in one pass (a search of a thousand
+    matches among a million regions probes the tags of thousands: twice was 2 × 40 ms).
+    SQLite, where a statement costs no round trip, collects ids only where a column condition
+    streams them from an index (a tag's or a name's set is built whole before its first row:
+    there the count alone), and counts only when there are more."""
+    matching = _matches(session, query, filters)
     if _postgres(session):
-        matching = select(Region.id).where(*filters).limit(cap + 1).subquery()
-        found, ids = session.execute(select(func.count(), func.array_agg(matching.c.id)[1:most + 1])).one()
-        return ids or [], found
-    ids = session.scalars(select(Region.id).where(*filters).limit(most + 1)).all()
-    return ids, len(ids) if len(ids) <= most else _count(session, query, filters, cap + 1)
+        found = matching.limit(cap + 1).subquery()
+        count, ids = session.execute(select(func.count(), func.array_agg(found.c[0])[1:most + 1])).one()
+        return ids or [], count
+    if not column_filters(query):
+        return [], _count_up_to(session, matching, cap + 1)
+    ids = session.scalars(matching.limit(most + 1)).all()
+    return ids, len(ids) if len(ids) <= most else _count_up_to(session, matching, cap + 1)
 
 
-def _count(session: Session, query: RegionQuery, filters: list, most: int) -> int:
-    """How many regions match ``filters`` (``query``'s), counted up to ``most``. A search by
-    a tag alone, when no file carries the tag, counts the tag's rows in its index, in region
+def _matches(session: Session, query: RegionQuery, filters: list):
+    """The select of the ids of the regions that match ``filters`` (``query``'s). A search by
+    a tag alone, when no file carries the tag, reads the tag's rows in its index, in region
     order: their regions exist (a region's tags go with it), so none is looked up."""
-    matching = select(literal_column("1")).select_from(Region).where(*filters)
     if query.tag and not query.text and not column_filters(query):
         conditions = _tag_conditions(query.tag, query.tag_min)
         if not _files_tagged(session, conditions):
-            matching = _tag_regions(conditions).distinct()
-    return _count_up_to(session, matching, most)
+            return _tag_regions(conditions).distinct()
+    return select(Region.id).where(*filters)
 
 
 def _count_up_to(session: Session, matching, most: int) -> int:
@@ -384,7 +384,7 @@ def _among(session: Session, column, ids: list[int]):
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``): a list of a thousand
     parameters costs 10 ms to bind and plan."""
     if _postgres(session):
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+        return column.in_(select(func.unnest(bindparam(None, list(ids), type_=ARRAY(Integer)))))
     return column.in_(ids)
 
 
