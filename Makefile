@@ -8,10 +8,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: espeak-ng speaks the tests' speech; fluidsynth renders their MIDI
-# (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont; the tests
+# (and the accuracy benchmark's) with the FluidR3 General MIDI soundfont, and the
+# classifier's heads' tuning clips with TimGM6mb's too; the tests
 # start their own PostgreSQL server (tests/postgres.py) from postgresql's binaries;
 # chromium is the browser the web UI's tests (tests/ui) drive with playwright.
-APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm postgresql chromium
+APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont postgresql chromium
 STAMPS := .make
 # The experimental environment: Essentia (AGPL-3.0) and musicnn on TensorFlow, used only
 # through core/bridge.py.

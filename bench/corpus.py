@@ -61,14 +61,14 @@ class RhythmClip:
         return int(self.time_signature.split("/")[0])
 
 
-def render(midi_path: Path, wav_path: Path) -> Path:
-    """Render a MIDI file to a 44.1 kHz stereo WAV with fluidsynth (cached)."""
+def render(midi_path: Path, wav_path: Path, soundfont: Path = SOUNDFONT) -> Path:
+    """Render a MIDI file to a 44.1 kHz stereo WAV with fluidsynth and ``soundfont`` (cached)."""
     if wav_path.exists():
         return wav_path
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
-        raise CorpusError(f"fluidsynth and {SOUNDFONT} are needed: run `make bench`, which installs them")
+    if shutil.which("fluidsynth") is None or not soundfont.exists():
+        raise CorpusError(f"fluidsynth and {soundfont} are needed: run `make bench`, which installs them")
     partial = wav_path.with_suffix(".partial.wav")
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR), "-F", str(partial), str(SOUNDFONT),
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR), "-F", str(partial), str(soundfont),
                     str(midi_path)], check=True, capture_output=True)
     partial.rename(wav_path)
     return wav_path
