@@ -10,7 +10,7 @@ import pytest
 from core.config import SAMPLE_RATE
 from core.plugin import Context
 from core.tasks import to_jsonable
-from plugins.classifier import MIN_PROBABILITY, Classifier, sample_type
+from plugins.classifier import HEAD_MIN_PROBABILITY, MIN_PROBABILITY, Classifier, merged, sample_type
 from tests import audio_corpus as ac
 from tests import audio_factory as af
 
@@ -26,15 +26,45 @@ def plugin() -> Classifier:
     return classifier
 
 
-@pytest.mark.parametrize("family", list(ac.INSTRUMENTS))
-def test_the_instrument_is_among_the_first_five_instruments(plugin: Classifier, family: str) -> None:
+@pytest.mark.parametrize("family", ["piano", "guitar", "drums"])
+def test_the_instrument_is_among_the_first_five_tags(plugin: Classifier, family: str) -> None:
+    """Issue 10's measure on five clips: recordings that no tuning clip plays."""
     found = 0
-    for index in range(3):
+    for index in range(5):
         tags = plugin.analyze(ac.instrument(family, index, "eval"), SR, CTX)["tags"]
         instruments = [t["tag"] for t in tags if t["group"] == "instrument"]
         assert not set(instruments) & {"Musical instrument", "Keyboard (musical)", "Percussion"}  # families apart
-        found += bool(set(instruments[:5]) & set(ac.INSTRUMENT_TAGS[family]))
-    assert found >= 2
+        found += bool({t["tag"] for t in tags[:5]} & set(ac.INSTRUMENT_TAGS[family]))
+    assert found >= 4
+
+
+def test_the_instrument_head_names_the_family_of_music_only(plugin: Classifier) -> None:
+    tags = plugin.analyze(ac.instrument("drums", 0, "eval"), SR, CTX)["tags"]
+    head = [t for t in tags if t["source"] == "yamnet-head"]
+    assert [(t["tag"], t["group"]) for t in head] == [("Drum kit", "instrument")]
+    assert head[0]["probability"] >= HEAD_MIN_PROBABILITY and len({t["tag"] for t in tags}) == len(tags)
+    assert not [t for t in plugin.analyze(ac.noise(0, "eval"), SR, CTX)["tags"] if t["source"] == "yamnet-head"]
+
+
+def test_a_tag_is_listed_once_and_families_after_the_others() -> None:
+    yamnet = [{"tag": "Keyboard (musical)", "probability": 0.95, "group": "instrument_family"},
+              {"tag": "Music", "probability": 0.9, "group": "genre"}, {"tag": "Piano", "probability": 0.05}]
+    head = [{"tag": "Piano", "probability": 0.8, "source": "yamnet-head"}]
+    sound = {"tag": "Silence", "probability": 0.1, "group": "sound_effect"}
+    assert merged(yamnet, head, [sound]) == [head[0], sound, yamnet[0], yamnet[1]]
+
+
+@pytest.mark.parametrize("family", [*ac.INSTRUMENTS, "other"])
+def test_no_recording_is_in_both_splits(family: str) -> None:
+    """FluidR3's programs share samples: the splits must not (the kits are told apart by
+    their kick and snare; nearly all share one hi-hat)."""
+    bank, notes = (128, (36, 38)) if family == "drums" else (0, (None,))
+
+    def recordings(split: str) -> set[str]:
+        return {sample for soundfont, program in ac.voices(family, split) for note in notes
+                for sample in ac.preset_samples(program, bank, note, soundfont)}
+
+    assert recordings("tune") and recordings("eval") and not recordings("tune") & recordings("eval")
 
 
 @pytest.mark.skipif(not af.espeak_available(), reason="espeak-ng speaks the test speech (make test)")
@@ -44,9 +74,13 @@ def test_speech_is_a_vocal_tag_and_tags_are_grouped(plugin: Classifier) -> None:
     assert {t["group"] for t in result["tags"]} <= GROUPS
     yamnet_tags = [t for t in result["tags"] if t["source"] == "yamnet"]
     assert result["tags"][: len(yamnet_tags)] == yamnet_tags  # then musicnn's: tests/plugins/test_classifier_musicnn.py
-    probabilities = [t["probability"] for t in yamnet_tags]
-    assert probabilities == sorted(probabilities, reverse=True) and min(probabilities) >= MIN_PROBABILITY
+    general = [t for t in yamnet_tags if t["group"] == "instrument_family" or t["tag"] == "Music"]
+    assert yamnet_tags[len(yamnet_tags) - len(general) :] == general  # specific names first
+    for part in (yamnet_tags[: len(yamnet_tags) - len(general)], general):
+        probabilities = [t["probability"] for t in part]
+        assert probabilities == sorted(probabilities, reverse=True) and min(probabilities, default=1) >= MIN_PROBABILITY
     assert result["sample_type"] == "other" and result["drum_type"] is None
+    assert not [t for t in result["tags"] if t["source"] == "yamnet-head"]  # no instrument where no music
     json.dumps(to_jsonable(result), allow_nan=False)
 
 
@@ -71,6 +105,5 @@ def test_no_drum_type_for_a_sustained_sound(plugin: Classifier) -> None:
 
 @pytest.mark.slow
 def test_drum_type_accuracy_on_held_out_kits(plugin: Classifier) -> None:
-    answers = [(kind, plugin.analyze(audio, SR, CTX)["drum_type"])
-               for kit in ac.DRUM_KITS["eval"] for (kind, _), audio in ac.drum_hits(kit).items()]
-    assert np.mean([truth == answer for truth, answer in answers]) >= 0.7
+    answers = [(hit.kind, plugin.analyze(hit.audio, SR, CTX)["drum_type"]) for hit in ac.drum_one_shots("eval")]
+    assert np.mean([truth == answer for truth, answer in answers]) >= 0.85
