@@ -66,6 +66,18 @@ SEARCHES = {
     "name contains": ("/api/regions", lambda rng, files: {"query": f"take_{rng.integers(0, files):06d}"}),
     "files, bpm 10 wide": ("/database/files", lambda rng, files: _window(rng, 10)),
     "region detail": ("/api/regions/{id}", lambda rng, files: {}),
+    # What a user types (after the others, which draw their parameters as before): a tag as
+    # text (~30 % of regions carry each), a text in every file name, the newest or oldest
+    # analysed, and a text in facet order.
+    "text: a tag": ("/api/regions", lambda rng, files: {"query": rng.choice(library.TAGS)}),
+    "text in every name": ("/api/regions", lambda rng, files: {
+        "query": rng.choice(["take", "TAKE_", ".wav", "ake"]), "order": rng.choice(["asc", "desc"])}),
+    "sorted by date": ("/api/regions", lambda rng, files: {
+        "sort": "analyzed", "order": rng.choice(["asc", "desc"]), "offset": 50 * int(rng.integers(0, 20))}),
+    "content, by date": ("/api/regions", lambda rng, files: {
+        "content": rng.choice(library.CONTENT), "sort": "analyzed", "order": rng.choice(["asc", "desc"])}),
+    "text: a tag, by bpm": ("/api/regions", lambda rng, files: {
+        "query": rng.choice(library.TAGS), "sort": "bpm", "order": rng.choice(["asc", "desc"])}),
 }
 
 
