@@ -74,6 +74,8 @@ class File(Base):
     """One audio file. ``status`` is ``ok`` or ``error`` (with ``error_code`` and ``error``)."""
 
     __tablename__ = "files"
+    #: The order files were analysed in: a search sorted by that date reads the files along it.
+    __table_args__ = (Index("ix_files_analyzed_at", "analyzed_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text, unique=True)

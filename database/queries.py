@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -201,12 +201,22 @@ def column_filters(query: RegionQuery) -> list:
 def _texted(session: Session, text: str, probe: bool):
     """Whether the region's file name contains ``text`` (case-insensitive), or the region or
     its file has it as a tag."""
-    named = select(File.id).where(func.lower(File.name).contains(text.lower(), autoescape=True))
+    named = _named(text)
     if probe:
         named = named.where(File.id == Region.file_id).correlate(Region).exists()
         return or_(named, _tagged(session, text, None, True))
     conditions = _tag_conditions(text, None)
     return Region.id.in_(union_all(_regions_of(union_all(named, _tag_files(conditions))), _tag_regions(conditions)))
+
+
+def _named(text: str):
+    """The select of the ids of the files whose name contains ``text`` (case-insensitive)."""
+    return select(File.id).where(_contains(File.name, text))
+
+
+def _contains(name, text: str):
+    """Whether the name (a column of names) contains ``text``, case-insensitive."""
+    return func.lower(name).contains(text.lower(), autoescape=True)
 
 
 def _tag_conditions(tag: str, min_confidence: float | None) -> list:
@@ -223,12 +233,17 @@ def _tagged(session: Session, tag: str, min_confidence: float | None, probe: boo
     conditions = _tag_conditions(tag, min_confidence)
     if not probe:
         return Region.id.in_(union_all(_tag_regions(conditions), _regions_of(_tag_files(conditions))))
-    # SQLite, without statistics, would rather scan the tag's rows of every confidence
-    region = (select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
-              .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists())
+    region = _region_tagged(conditions)
     if not _files_tagged(session, conditions):
         return region
     return or_(region, select(Tag.id).where(Tag.file_id == Region.file_id, *conditions).correlate(Region).exists())
+
+
+def _region_tagged(conditions: list):
+    """Whether the region itself has a tag that passes ``conditions`` (a probe of the tags' per-region index)."""
+    # SQLite, without statistics, would rather scan the tag's rows of every confidence
+    return (select(Tag.id).where(Tag.region_id == Region.id, *conditions).correlate(Region)
+            .with_hint(Tag, "INDEXED BY ix_tags_region_tag", "sqlite").exists())
 
 
 def _tag_regions(conditions: list):
@@ -271,7 +286,8 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
 
     A page of few matches (:func:`_sortable`) is sorted from their ids (:func:`_matching`); a
     page of many is read along the index of its sort order until it is full, each region
-    passed checked on the way (:func:`_walk`)."""
+    passed checked on the way (:func:`_walk`), or for a text in name or date order, from the
+    first matches of the files it names and of the regions it tags, read apart (:func:`_text_page`)."""
     filters = region_filters(session, query)
     most = _sortable(session, query) if filters else 0
     cap = query.offset + COUNT_MAX
@@ -282,6 +298,8 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
     if exact and total <= most:
         rows = session.execute(_page(query).where(_among(session, Region.id, ids) if ids else
                                                   Region.id.in_(select(Region.id).where(*filters)))).all()
+    elif _by_files(query):
+        rows = _text_page(session, query)
     elif _walkable(query):
         probes = filters if column_filters(query) else region_filters(session, query, narrowed=True)
         rows = _walk(session, query, probes)
@@ -291,20 +309,28 @@ def search_regions(session: Session, query: RegionQuery) -> Page:
 
 
 def _page(query: RegionQuery):
-    """The select of ``query``'s page of list rows (``ROW_COLUMNS``) in its order: the sort's
-    columns, then the id, all in the order asked; regions without the sorted facet (not
-    analysed, or failed) last either way, on every backend."""
+    """The select of ``query``'s page of list rows (``ROW_COLUMNS``) in its order (:func:`_order`)."""
+    return select(*ROW_COLUMNS).join(File).order_by(*_order(query)).limit(query.limit).offset(query.offset)
+
+
+def _order(query: RegionQuery) -> list:
+    """``query``'s order: the sort's columns, then the id, all in the order asked; regions
+    without the sorted facet (not analysed, or failed) last either way, on every backend."""
     order = [c.desc() if query.descending else c.asc() for c in (*SORTS[query.sort], Region.id)]
     if query.sort != "name":  # a file's name is never NULL
         order[0] = order[0].nulls_last()
-    return select(*ROW_COLUMNS).join(File).order_by(*order).limit(query.limit).offset(query.offset)
+    return order
 
 
 def _walk(session: Session, query: RegionQuery, filters: list) -> list:
     """The list rows of ``query``'s page, read along the index of its sort order
     (``SORT_INDEXES``): the regions with the sorted facet, then, when the page reaches past
     them, those without. Apart, each part is one walk of the index on either backend (with
-    NULLs between them, "NULLs last" is, in one direction, the reverse of the index's order)."""
+    NULLs between them, "NULLs last" is, in one direction, the reverse of the index's order).
+    The analysis date's order reads the files along theirs, and each one's regions (:func:`_by_date`)."""
+    if query.sort == "analyzed":  # never NULL: a file row gets its date as it is written
+        ids = _by_date(query, filters).offset(query.offset).limit(query.limit)
+        return session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(ids)).order_by(*_order(query))).all()
     if query.sort == "name":  # a file's name is never NULL
         return _rows_along(session, query, filters, (*SORTS["name"], Region.id), query.offset, query.limit)
     facet = SORTS[query.sort][0]
@@ -323,9 +349,61 @@ def _rows_along(session: Session, query: RegionQuery, filters: list, columns: tu
     ``columns`` (each in the order asked) from ``offset``, at most ``limit``: their ids read
     along the sort's index (the index alone, on both backends), then their rows."""
     order = [c.desc() if query.descending else c.asc() for c in columns]
-    ids = (select(Region.id).where(*filters).order_by(*order).offset(offset).limit(limit)
-           .with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite"))
+    ids = _along(query, filters, columns).offset(offset).limit(limit)
     return session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(ids)).order_by(*order)).all()
+
+
+def _along(query: RegionQuery, filters: list, columns: tuple):
+    """The select of the ids of the regions that pass ``filters`` in the order of ``columns``
+    (each in the order asked), read along the index of ``query``'s sort (the index alone)."""
+    order = [c.desc() if query.descending else c.asc() for c in columns]
+    return (select(Region.id).where(*filters).order_by(*order)
+            .with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite"))
+
+
+def _by_date(query: RegionQuery, filters: list):
+    """The select of the ids of the regions that pass ``filters`` (on ``regions`` and ``files``)
+    in the order of their files' analysis dates (then their ids, both in the order asked): the
+    files read along their index of dates, each one's regions by ``file_id`` (in id order; the
+    regions of files analysed at the same moment are sorted together), until enough pass."""
+    order = [c.desc() if query.descending else c.asc() for c in (File.analyzed_at, Region.id)]
+    return (select(Region.id).select_from(File).join(Region, Region.file_id == File.id).where(*filters)
+            .order_by(*order).with_hint(File, "INDEXED BY ix_files_analyzed_at", "sqlite")
+            .with_hint(Region, "INDEXED BY ix_regions_file_id", "sqlite"))
+
+
+def _text_page(session: Session, query: RegionQuery) -> list:
+    """The list rows of the page of a text search of many matches sorted by name or by
+    analysis date (:func:`_by_files`). Its matches are whole files, those whose name contains
+    the text or that carry it as a tag, side by side in either order, and the regions that
+    carry it themselves: the first offset + limit of each part, read apart, hold those of
+    the page, which is sorted from them. The files' part is read along the names (or dates)
+    of the matching files only; the tagged regions' as a tag search would be (:func:`_walk`),
+    or sorted when they are few."""
+    first = query.offset + query.limit
+    others = region_filters(session, replace(query, text=None), narrowed=True)
+    conditions = _tag_conditions(query.text, None)
+    tagged = _files_tagged(session, conditions)
+    named = _contains(File.name, query.text)
+    files = or_(named, File.id.in_(_tag_files(conditions))) if tagged else named
+    if query.sort == "name":  # the index seeks each matching name; the region's copy of it tells the rest
+        whole = [Region.file_name.in_(select(File.name).where(files))]
+        if tagged:
+            whole.append(or_(_contains(Region.file_name, query.text), Region.file_id.in_(_tag_files(conditions))))
+        wholes = _along(query, [*whole, *others], (*SORTS["name"], Region.id))
+    else:
+        wholes = _by_date(query, [files, *others])
+    ids = set(session.scalars(wholes.limit(first)))
+    few = min(SORTABLE_MAX, math.isqrt(first * _regions_at_most(session)))
+    owned = _count_up_to(session, _tag_regions(conditions).distinct(), few + 1, stop=True)
+    if owned > few:  # many carry the tag: as a tag search, read along the order, each region probed
+        own = [*others, _region_tagged(conditions)]
+        ids.update(session.scalars((_by_date(query, own) if query.sort == "analyzed" else
+                                    _along(query, own, (*SORTS["name"], Region.id))).limit(first)))
+    elif owned:  # few: sorted from their ids
+        own = [Region.id.in_(_tag_regions(conditions)), *others]
+        ids.update(session.scalars(select(Region.id).join(File).where(*own).order_by(*_order(query)).limit(first)))
+    return session.execute(_page(query).where(_among(session, Region.id, sorted(ids)))).all()
 
 
 #: The index that holds the regions in each sort order, along which a page of many
@@ -343,7 +421,14 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     matches among a million regions probes the tags of thousands: twice was 2 × 40 ms).
     SQLite, where a statement costs no round trip, collects ids only where a column condition
     streams them from an index (a tag's or a name's set is built whole before its first row:
-    there the count alone), and counts only when there are more."""
+    there the count alone), and counts only when there are more. A text or a tag alone is
+    first counted by its parts (:func:`_parts`): one past the cap, or the only one, is the
+    count, and no set of all its matches is built."""
+    parts = _parts(session, query)
+    if parts is not None:
+        found = _union_count(session, parts, cap + 1)
+        if found is not None and (found > most or not _postgres(session)):
+            return [], found
     matching = _matches(session, query, filters)
     if _postgres(session):
         found = matching.limit(cap + 1).subquery()
@@ -352,7 +437,8 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     if not column_filters(query):
         return [], _count_up_to(session, matching, cap + 1)
     ids = session.scalars(matching.limit(most + 1)).all()
-    return ids, len(ids) if len(ids) <= most else _count_up_to(session, matching, cap + 1)
+    probed = bool(query.text or query.tag)  # each region looked up in the tags: stopping costs less
+    return ids, len(ids) if len(ids) <= most else _count_up_to(session, matching, cap + 1, stop=probed)
 
 
 def _matches(session: Session, query: RegionQuery, filters: list):
@@ -366,11 +452,38 @@ def _matches(session: Session, query: RegionQuery, filters: list):
     return select(Region.id).where(*filters)
 
 
-def _count_up_to(session: Session, matching, most: int) -> int:
+def _parts(session: Session, query: RegionQuery) -> list | None:
+    """The selects of the region ids (each without repeats) whose union the matches of a search
+    by a text or a tag alone are: the regions that carry it, those of the files that carry it
+    (when some file does), and for a text those of the files whose name contains it; None for
+    other searches."""
+    if column_filters(query) or bool(query.text) == bool(query.tag):
+        return None
+    conditions = _tag_conditions(query.text or query.tag, None if query.text else query.tag_min)
+    parts = [_tag_regions(conditions).distinct()]
+    if _files_tagged(session, conditions):
+        parts.append(_regions_of(_tag_files(conditions)))
+    if query.text:
+        parts.append(_regions_of(_named(query.text)))
+    return parts
+
+
+def _union_count(session: Session, parts: list, most: int) -> int | None:
+    """How many regions the union of ``parts`` holds, up to ``most``, where its parts' own
+    counts tell (one reaches ``most``, or only one has any), each stopped there: a common tag's
+    300 000 regions are not all read, nor a set of them built. None where the union must be counted."""
+    counts = [_count_up_to(session, part, most, stop=True) for part in parts]
+    if max(counts) >= most or sum(1 for count in counts if count) <= 1:
+        return max(counts)
+    return None
+
+
+def _count_up_to(session: Session, matching, most: int, stop: bool = False) -> int:
     """How many rows the select ``matching`` gives, up to ``most``. PostgreSQL stops counting
-    there; SQLite counts them all, which its tight loop does faster than stopping early for
-    up to tens of thousands of rows (and a count of a whole table reads no row at all)."""
-    if _postgres(session):
+    there; SQLite (unless told to ``stop``) counts them all, which its tight loop does faster
+    than stopping early for up to tens of thousands of rows (and a count of a whole table reads
+    no row at all)."""
+    if stop or _postgres(session):
         matching = matching.limit(most)
     return min(session.scalar(select(func.count()).select_from(matching.subquery())) or 0, most)
 
@@ -389,10 +502,17 @@ def _among(session: Session, column, ids: list[int]):
 
 
 def _walkable(query: RegionQuery) -> bool:
-    """Whether ``query``'s matches may be read in sort order: its order has an index, and
-    they spread along it. A file name's matches are whole files, side by side in name
-    order: a walk would read every region up to them."""
-    return query.sort in SORT_INDEXES and not (query.text and query.sort == "name")
+    """Whether ``query``'s matches may be read in sort order: its order has an index (the
+    analysis date's: the files'), and they spread along it. A file name's matches are whole
+    files, side by side in name order (and likely in date order: files come in folders): a
+    walk would read every region up to them (:func:`_by_files`)."""
+    return (query.sort in SORT_INDEXES or query.sort == "analyzed") and not _by_files(query)
+
+
+def _by_files(query: RegionQuery) -> bool:
+    """Whether ``query``'s page of many matches is read as whole files and tagged regions
+    apart (:func:`_text_page`): a text, in name or date order."""
+    return bool(query.text) and query.sort in ("name", "analyzed")
 
 
 def _sortable(session: Session, query: RegionQuery) -> int:
@@ -401,8 +521,12 @@ def _sortable(session: Session, query: RegionQuery) -> int:
     of the N regions, the sort reads the ``total`` matches: they cross at √((offset + limit) · N)."""
     if not _walkable(query):
         return SORTABLE_MAX
-    regions = session.scalar(select(func.max(Region.id))) or 0  # N, at least as large: ids only grow
-    return min(SORTABLE_MAX, math.isqrt((query.offset + query.limit) * regions))
+    return min(SORTABLE_MAX, math.isqrt((query.offset + query.limit) * _regions_at_most(session)))
+
+
+def _regions_at_most(session: Session) -> int:
+    """N, the number of regions, or more (the largest id: ids only grow)."""
+    return session.scalar(select(func.max(Region.id))) or 0
 
 
 #: The columns of a list row (no ORM objects: a page of rows costs one light query).
