@@ -8,7 +8,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import ARRAY, Integer, bindparam, func, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from core import fingerprint, keys
 from database.models import (
@@ -192,10 +194,35 @@ def column_filters(query: RegionQuery) -> list:
     if query.keys is not None:
         filters.append(Region.key.in_(query.keys))
     if query.content is not None:
-        filters.append(Region.content == query.content)
+        labelled = Region.content == query.content
+        # one of five labels; SQLite, without statistics, would rather read a label's regions than a key's
+        filters.append(_Likely(labelled, CONTENT_SHARE) if query.keys is not None else labelled)
     if query.file_id is not None:
         filters.append(Region.file_id == query.file_id)
     return filters
+
+
+#: The share of regions a content label is taken to hold, where a key (one of 24) is asked for too.
+CONTENT_SHARE = 0.2
+
+
+class _Likely(FunctionElement):
+    """A condition and how likely it holds: on SQLite ``likelihood(condition, share)``, which
+    its planner weighs in choosing an index; the condition alone elsewhere."""
+
+    inherit_cache = True
+    name = "likely"
+
+
+@compiles(_Likely)
+def _condition_alone(element: _Likely, compiler, **kw) -> str:
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(_Likely, "sqlite")
+def _likelihood(element: _Likely, compiler, **kw) -> str:
+    condition, share = list(element.clauses)
+    return f"likelihood({compiler.process(condition, **kw)}, {float(share.value)!r})"
 
 
 def _texted(session: Session, text: str, probe: bool):
