@@ -421,8 +421,8 @@ def _text_page(session: Session, query: RegionQuery) -> list:
     else:
         wholes = _by_date(query, [files, *others])
     ids = set(session.scalars(wholes.limit(first)))
-    few = min(SORTABLE_MAX, math.isqrt(first * _regions_at_most(session)))
-    owned = _count_up_to(session, _tag_regions(conditions).distinct(), few + 1, stop=True)
+    owned = _count_up_to(session, _tag_regions(conditions).distinct(), SORTABLE_MAX + 1, stop=True)
+    few = SORTABLE_MAX if owned > SORTABLE_MAX else min(SORTABLE_MAX, math.isqrt(first * _regions_at_most(session)))
     if owned > few:  # many carry the tag: as a tag search, read along the order, each region probed
         own = [*others, _region_tagged(conditions)]
         ids.update(session.scalars((_by_date(query, own) if query.sort == "analyzed" else
@@ -451,7 +451,7 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     there the count alone), and counts only when there are more. A text or a tag alone is
     first counted by its parts (:func:`_parts`): one past the cap, or the only one, is the
     count, and no set of all its matches is built."""
-    parts = _parts(session, query)
+    parts = _parts(query)
     if parts is not None:
         found = _union_count(session, parts, cap + 1)
         if found is not None and (found > most or not _postgres(session)):
@@ -479,17 +479,14 @@ def _matches(session: Session, query: RegionQuery, filters: list):
     return select(Region.id).where(*filters)
 
 
-def _parts(session: Session, query: RegionQuery) -> list | None:
+def _parts(query: RegionQuery) -> list | None:
     """The selects of the region ids (each without repeats) whose union the matches of a search
-    by a text or a tag alone are: the regions that carry it, those of the files that carry it
-    (when some file does), and for a text those of the files whose name contains it; None for
-    other searches."""
+    by a text or a tag alone are: the regions that carry it, those of the files that carry it,
+    and for a text those of the files whose name contains it; None for other searches."""
     if column_filters(query) or bool(query.text) == bool(query.tag):
         return None
     conditions = _tag_conditions(query.text or query.tag, None if query.text else query.tag_min)
-    parts = [_tag_regions(conditions).distinct()]
-    if _files_tagged(session, conditions):
-        parts.append(_regions_of(_tag_files(conditions)))
+    parts = [_tag_regions(conditions).distinct(), _regions_of(_tag_files(conditions))]
     if query.text:
         parts.append(_regions_of(_named(query.text)))
     return parts
@@ -498,8 +495,10 @@ def _parts(session: Session, query: RegionQuery) -> list | None:
 def _union_count(session: Session, parts: list, most: int) -> int | None:
     """How many regions the union of ``parts`` holds, up to ``most``, where its parts' own
     counts tell (one reaches ``most``, or only one has any), each stopped there: a common tag's
-    300 000 regions are not all read, nor a set of them built. None where the union must be counted."""
-    counts = [_count_up_to(session, part, most, stop=True) for part in parts]
+    300 000 regions are not all read, nor a set of them built. None where the union must be
+    counted. All parts are counted in one statement (one round trip to PostgreSQL)."""
+    counts = session.execute(select(*(select(func.count()).select_from(part.limit(most).subquery()).scalar_subquery()
+                                      for part in parts))).one()
     if max(counts) >= most or sum(1 for count in counts if count) <= 1:
         return max(counts)
     return None
