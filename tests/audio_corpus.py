@@ -147,6 +147,7 @@ class DrumHit:
     kind: str  #: a key of DRUM_NOTES
     audio: np.ndarray  #: float32 [SR], 1 s from the hit
     recordings: frozenset[str]  #: the samples it plays (see preset_samples)
+    kit: str = ""  #: the soundfont's file name and the kit's program, e.g. "FluidR3_GM.sf2:24"
 
 
 # ------------------------------------------------------------------ one clip of a kind
@@ -254,7 +255,7 @@ def drum_one_shots(split: str) -> list[DrumHit]:
                 for (kind, note), audio in drum_hits(kit, velocity, soundfont).items():
                     recordings = kit_samples(kit, note, soundfont)
                     if not recordings & left_out:
-                        found.append(DrumHit(kind, audio, recordings))
+                        found.append(DrumHit(kind, audio, recordings, f"{soundfont.name}:{kit}"))
     return found
 
 
