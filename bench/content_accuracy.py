@@ -17,7 +17,8 @@ It prints:
 
 1. content: the sweep over ``MUSIC_SCORE`` × ``REGION_SHARE`` on the tuning clips (the
    plugin's values lie inside the best plateau) for region labels and for the timeline
-   boundaries of speech → music → noise files, then the confusion matrix and accuracy on
+   boundaries of speech → music → noise files, the same over the limits of the segments'
+   spectral correction (``TONELESS_DB`` × ``TONAL_DB``), then the confusion matrix and accuracy on
    the evaluation clips, and the boundaries of the evaluation split's files (error in
    segments: how far the first music and the first noise segment start from the truth);
 2. classifier: for rendered clips of each instrument family, how often a tag naming the
@@ -59,6 +60,9 @@ SR = ac.SR
 CTX = Context(file_path="", region_index=0, start_s=0.0)
 MUSIC_SCORES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 REGION_SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)
+#: The content plugin's spectral limits swept, dB (``-inf`` / ``inf``: that correction off).
+TONELESS_DBS = (-np.inf, 3.0, 4.0, 5.0, 6.0, 8.0)
+TONAL_DBS = (8.0, 10.0, 15.0, 20.0, 25.0, np.inf)
 
 
 def sequences(count: int, split: str) -> list[tuple[np.ndarray, list[float]]]:
@@ -91,6 +95,19 @@ def content_sweep(count: int) -> None:
                            for e in boundary_errors(content.describe(*m, d, music_score, share)["timeline"], bounds)])
                   for share in REGION_SHARES]
         print(f"{music_score:>8.2f}" + "".join(f" {a:>6.1%}" for a in accuracy) + "  |"
+              + "".join(f" {w:>6.1%}" for w in within))
+    print("\ncontent, tuning split, the segments' spectra (plugin: MUSIC_SCORE, REGION_SHARE), TONELESS_DB × "
+          "TONAL_DB (off: no correction): region accuracy | boundaries within one segment")
+    print(f"{'toneless':>8}" + "".join(f" {tonal:>6}" for tonal in TONAL_DBS) + "  |"
+          + "".join(f" {tonal:>6}" for tonal in TONAL_DBS))
+    for toneless in TONELESS_DBS:
+        limits = [(toneless, tonal) for tonal in TONAL_DBS]
+        accuracy = [np.mean([content.describe(*m, d, content.MUSIC_SCORE, content.REGION_SHARE, tone)["label"] == label
+                             for label, m, d in measured]) for tone in limits]
+        within = [np.mean([e <= 1 for m, d, bounds in files for e in boundary_errors(
+            content.describe(*m, d, content.MUSIC_SCORE, content.REGION_SHARE, tone)["timeline"], bounds)])
+                  for tone in limits]
+        print(f"{toneless:>8}" + "".join(f" {a:>6.1%}" for a in accuracy) + "  |"
               + "".join(f" {w:>6.1%}" for w in within))
 
 
