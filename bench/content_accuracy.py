@@ -28,7 +28,9 @@ It prints:
    with their families, and of the instrument tags, and how often another family's
    instrument-head tag is among the first five (``other``: instruments of no family);
    on the tuning clips, mean against max pooling over patches and the least probability
-   listed (the plugin's choices). ``--fit-instruments`` trains the instrument head;
+   listed (the plugin's choices), and the plugin's tag order (instruments and voices
+   first where music is heard) against plain probability order, with the instrument head
+   cross-validated over voices. ``--fit-instruments`` trains the instrument head;
 3. drum type: accuracy on one-shots of the evaluation kits (the classifier's head is
    trained on the tuning split's by ``--fit-drums``), over all of them and over those
    played from recordings that no tuning one-shot plays: FluidR3's kits share many (see
@@ -263,17 +265,64 @@ def fit_instruments(per_voice: int = 4) -> None:
 
     from core import yamnet
 
-    families = [*ac.INSTRUMENTS, "other"]
-    clips = [(family, ac.instrument(family, i, "tune")) for family in families
-             for i in range(per_voice * len(ac.voices(family, "tune")))]
-    inputs = np.array([classifier.instrument_input(yamnet.get().run(audio, SR).embeddings) for _, audio in clips])
-    model = LogisticRegression(C=3.0, max_iter=5000).fit(inputs, [family for family, _ in clips])
+    clips = tuning_instruments(per_voice)
+    inputs = np.array([classifier.instrument_input(yamnet.get().run(audio, SR).embeddings) for _, _, audio in clips])
+    model = LogisticRegression(C=3.0, max_iter=5000).fit(inputs, [family for family, _, _ in clips])
     head = {"name": f"instrument-head-1 ({len(clips)} tuning clips, FluidR3 and TimGM6mb)",
             "classes": list(model.classes_), "coef": np.round(model.coef_, 5).tolist(),
             "intercept": np.round(model.intercept_, 5).tolist(),
             "tags": {family: ac.INSTRUMENT_TAGS[family][0] for family in ac.INSTRUMENTS}}
     classifier.INSTRUMENT_HEAD.write_text(json.dumps(head) + "\n")
     print(f"wrote {classifier.INSTRUMENT_HEAD} from {len(clips)} clips of the tuning split")
+
+
+def tuning_instruments(per_voice: int) -> list[tuple[str, str, np.ndarray]]:
+    """(family, voice, clip) of ``per_voice`` tuning clips of each voice (soundfont and
+    program) of every family and of the other instruments."""
+    found = []
+    for family in [*ac.INSTRUMENTS, "other"]:
+        every = ac.voices(family, "tune")
+        found += [(family, f"{family} {every[i % len(every)][0].stem} {every[i % len(every)][1]}",
+                   ac.instrument(family, i, "tune")) for i in range(per_voice * len(every))]
+    return found
+
+
+def instrument_order(per_voice: int = 8) -> None:
+    """The instrument among the first five tags of the tuning clips with the plugin's tag
+    order (``music``: where YAMNet hears music, the instruments and voices before the
+    genres, moods and sound effects) and without; the instrument head's probabilities by
+    10-fold cross-validation over voices (a voice's clips held out together)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    from core import yamnet
+
+    clips = tuning_instruments(per_voice)
+    outputs = [yamnet.get().run(audio, SR) for _, _, audio in clips]
+    inputs = np.array([classifier.instrument_input(out.embeddings) for out in outputs])
+    families = np.array([family for family, _, _ in clips])
+    probabilities: list[dict[str, float]] = [{}] * len(clips)
+    for train, test in GroupKFold(10).split(inputs, families, [voice for _, voice, _ in clips]):
+        model = LogisticRegression(C=3.0, max_iter=5000).fit(inputs[train], families[train])
+        for i, p in zip(test, model.predict_proba(inputs[test]), strict=True):
+            probabilities[i] = dict(zip(model.classes_, p, strict=True))
+    names = classifier.load_head(classifier.INSTRUMENT_HEAD)["tags"]
+    print(f"\nclassifier, tuning split ({len(clips)} clips, instrument head cross-validated over voices): "
+          "the instrument among the first five tags, by tag order")
+    print(f"{'order':>8}" + "".join(f" {family:>8}" for family in ac.INSTRUMENTS))
+    for order in ("plain", "music"):
+        rates = []
+        for family in ac.INSTRUMENTS:
+            found = []
+            for i in np.flatnonzero(families == family):
+                music = classifier.hears_music(outputs[i])
+                head = [{"tag": names[f], "probability": p, "source": "yamnet-head", "group": "instrument"}
+                        for f, p in probabilities[i].items() if f in names and p >= classifier.HEAD_MIN_PROBABILITY]
+                tags = classifier.merged(classifier.tags(outputs[i].scores.max(axis=0)), head if music else [],
+                                         music=music and order == "music")
+                found.append(named(family, tags))
+            rates.append(np.mean(found))
+        print(f"{order:>8}" + "".join(f" {rate:>8.1%}" for rate in rates))
 
 
 def instruments_sweep(count: int) -> None:
@@ -329,6 +378,7 @@ def main() -> None:
         fit_instruments()
     drums_eval()
     instruments_sweep(max(8, args.count // 2))
+    instrument_order()
     instruments_eval(args.count)
     content_sweep(max(8, args.count // 2))
     content_eval(args.count)

@@ -54,6 +54,18 @@ def test_a_tag_is_listed_once_and_families_after_the_others() -> None:
     assert merged(yamnet, head, [sound]) == [head[0], sound, yamnet[0], yamnet[1]]
 
 
+def test_where_music_is_heard_instruments_and_voices_come_before_sound_effects_and_genres() -> None:
+    found = [{"tag": "Bell", "probability": 0.7, "group": "instrument"},
+             {"tag": "Ding", "probability": 0.6, "group": "sound_effect"},
+             {"tag": "Happy music", "probability": 0.5, "group": "genre"},
+             {"tag": "Singing", "probability": 0.3, "group": "vocal"},
+             {"tag": "Piano", "probability": 0.1, "group": "instrument"},
+             {"tag": "Music", "probability": 0.99, "group": "genre"}]
+    order = [t["tag"] for t in merged(found, music=True)]
+    assert order == ["Bell", "Singing", "Piano", "Ding", "Happy music", "Music"]
+    assert [t["tag"] for t in merged(found)] == ["Bell", "Ding", "Happy music", "Singing", "Piano", "Music"]
+
+
 @pytest.mark.parametrize("family", [*ac.INSTRUMENTS, "other"])
 def test_no_recording_is_in_both_splits(family: str) -> None:
     """FluidR3's programs share samples: the splits must not (the kits are told apart by
