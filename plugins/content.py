@@ -45,10 +45,11 @@ corrects YAMNet where it confuses music and noise: a ``music`` segment without t
 peaks (``peaks_db`` under ``TONELESS_DB``) and without onsets (``flux_ratio`` under
 ``STEADY_FLUX``) is ``noise``; a ``noise`` segment with tonal peaks (``peaks_db`` at least
 ``TONAL_DB``) next to music, or next to a segment so changed, is ``music``; a segment so
-changed has the confidence its votes left to other labels. On the tuning
-split's 0.5 s windows, rendered music showed peaks of 8 … 42 dB (drum kits alone down to
-3.2, but with onsets), white, pink, brown and band-passed noise 2.4 … 3.2 dB with a flux
-ratio of 1.0 … 1.5; the speech → music → noise files went from 77 to 80 of 80
+changed has the confidence its votes left to other labels. In the segments of the
+tuning split's clips, music showed peaks of 8.4 … 54 dB (drum kits alone, in 0.5 s
+windows, down to 3.2, but with onsets), white, pink, brown and band-passed noise
+2.3 … 4.3 dB with a flux ratio of 1.03 … 1.24 (``STEADY_FLUX`` is well above it,
+untuned); the speech → music → noise files went from 77 to 80 of 80
 boundaries within one segment, for ``TONELESS_DB`` 4 … 6 and ``TONAL_DB`` 10 … 20 alike
 (the values are inside; bench/content_accuracy.py prints the sweep), and the region labels
 of the tuning clips from 199 to 200 of 200 (a band-passed noise). A steady tone alone
