@@ -132,46 +132,52 @@ def content_eval(count: int) -> None:
           f"({len(errors)} boundaries, {np.sum(~np.isfinite(errors))} never found)")
 
 
-#: Drum-head inputs and regularisation compared by ``--drum-cv``: name → (the first n of
-#: ``classifier.drum_features``, with YAMNet's embedding of the first patch or not, C of the
-#: logistic regression). The 1.3.0 head was the first; the head is trained as ``DRUM_CHOICE``.
+#: The band edges (Hz) of the first 1.4.0 drum head's decay times, compared by ``--drum-cv``.
+SEVEN_BANDS_HZ = (0, 100, 250, 600, 1500, 4000, 8000, 11026)
+#: Drum-head inputs and regularisation compared by ``--drum-cv``: name → (the band edges of
+#: ``classifier.drum_features``' decay times, with YAMNet's embedding of the first patch or
+#: not, C of the logistic regression). The 1.3.0 head was the first; the plugin's is
+#: ``DRUM_CHOICE``, and its bands are ``classifier.DRUM_BANDS_HZ``.
 DRUM_CANDIDATES = {
-    "6 features + embedding, C 1 (1.3.0)": (6, True, 1.0),
-    "6 features + embedding, C 0.1": (6, True, 0.1),
-    "13 features, C 1": (13, False, 1.0),
-    "13 features + embedding, C 0.03": (13, True, 0.03),
-    "13 features + embedding, C 0.1": (13, True, 0.1),
-    "13 features + embedding, C 0.3": (13, True, 0.3),
-    "13 features + embedding, C 1": (13, True, 1.0),
+    "6 features + embedding, C 1 (1.3.0)": ((), True, 1.0),
+    "6 features + embedding, C 0.1": ((), True, 0.1),
+    "7 band decays, C 1": (SEVEN_BANDS_HZ, False, 1.0),
+    "7 band decays + embedding, C 0.1": (SEVEN_BANDS_HZ, True, 0.1),
+    "7 band decays + embedding, C 1": (SEVEN_BANDS_HZ, True, 1.0),
+    "13 band decays, C 1": (classifier.DRUM_BANDS_HZ, False, 1.0),
+    "13 band decays + embedding, C 0.03": (classifier.DRUM_BANDS_HZ, True, 0.03),
+    "13 band decays + embedding, C 0.1": (classifier.DRUM_BANDS_HZ, True, 0.1),
+    "13 band decays + embedding, C 0.3": (classifier.DRUM_BANDS_HZ, True, 0.3),
+    "13 band decays + embedding, C 1": (classifier.DRUM_BANDS_HZ, True, 1.0),
 }
-DRUM_CHOICE = "13 features + embedding, C 0.1"
+DRUM_CHOICE = "13 band decays + embedding, C 0.1"
 
 
-def drum_inputs(hits: list[ac.DrumHit]) -> tuple[np.ndarray, np.ndarray]:
-    """The drum head's inputs of each hit: drum_features [n, 13] and YAMNet's embedding of
-    the first patch scaled to length 1 [n, 1024]."""
+def drum_inputs(hits: list[ac.DrumHit], bands_hz: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The drum head's inputs of each hit: drum_features with decay times of the bands
+    between ``bands_hz`` [n, 6 + bands] and YAMNet's embedding of the first patch scaled to
+    length 1 [n, 1024]."""
     from core import yamnet
 
-    features = np.array([classifier.drum_features(hit.audio, SR) for hit in hits])
+    features = np.array([classifier.drum_features(hit.audio, SR, bands_hz) for hit in hits])
     embeddings = np.array([yamnet.get().run(hit.audio, SR).embeddings[0] for hit in hits], np.float64)
     return features, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
 
 def drum_head(features: np.ndarray, embeddings: np.ndarray, kinds: list[str], candidate: str) -> dict:
-    """A drum head trained as ``candidate`` (see ``DRUM_CANDIDATES``), in the layout of
-    ``drum_types.json``: every input of the plugin's, the unused ones with weight 0."""
+    """A drum head trained as ``candidate`` (see ``DRUM_CANDIDATES``) on its features and
+    the embeddings (or not), in the layout of ``drum_types.json``: the embedding's weights
+    0 where it is not used."""
     from sklearn.linear_model import LogisticRegression
 
-    count, embedded, c = DRUM_CANDIDATES[candidate]
+    _, embedded, c = DRUM_CANDIDATES[candidate]
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
-    inputs = np.hstack([((features - mean) / scale)[:, :count]] + ([embeddings] if embedded else []))
+    inputs = np.hstack([(features - mean) / scale] + ([embeddings] if embedded else []))
     # balanced: the variant kits add many kicks and snares (trained on one soundfont's tuning
     # one-shots, tested on the other's, balanced weights scored 90 against 87 %)
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(inputs, kinds)
     coef = np.zeros((len(model.classes_), features.shape[1] + embeddings.shape[1]))
-    coef[:, :count] = model.coef_[:, :count]
-    if embedded:
-        coef[:, features.shape[1]:] = model.coef_[:, count:]
+    coef[:, : model.coef_.shape[1]] = model.coef_
     return {"classes": list(model.classes_), "coef": coef, "intercept": model.intercept_, "mean": mean,
             "scale": scale}
 
@@ -183,14 +189,16 @@ def drum_cv() -> None:
     accuracy over all held-out hits (as the plugin answers: ``other`` under
     ``DRUM_OTHER_BELOW``), per type, and the mean over each soundfont's kits."""
     hits = ac.drum_one_shots("tune")
-    features, embeddings = drum_inputs(hits)
+    inputs = {bands: drum_inputs(hits, bands) for bands in {bands for bands, _, _ in DRUM_CANDIDATES.values()}}
     kinds = np.array([hit.kind for hit in hits])
     folds = [f"{ac.FLUIDR3.name}:{kit}" for kit in ac.DRUM_KITS["tune"]] + [
         f"{ac.TIMGM6MB.name}:{kit}" for kit in ac.TIMGM6MB_KITS]
     print(f"\ndrum type, leave one kit out on the tuning split ({len(hits)} one-shots, {len(folds)} kits held out "
           "in turn, their recordings out of the training)")
-    print(f"{'':<38} {'all':>6}" + "".join(f" {kind:>6}" for kind in ac.DRUM_NOTES) + f" {'FluidR3':>8} {'TimGM6mb':>8}")
-    for candidate in DRUM_CANDIDATES:
+    print(f"{'':<36} {'all':>6}" + "".join(f" {kind:>6}" for kind in ac.DRUM_NOTES)
+          + f" {'FluidR3':>8} {'TimGM6mb':>8}")
+    for candidate, (bands, _, _) in DRUM_CANDIDATES.items():
+        features, embeddings = inputs[bands]
         right, tested, per_kit = np.zeros(len(hits), bool), np.zeros(len(hits), bool), {}
         for fold in folds:
             test = np.array([hit.kit == fold for hit in hits])
@@ -204,8 +212,9 @@ def drum_cv() -> None:
                                np.array(head["classes"])[p.argmax(axis=1)], "other")
             right[test], tested[test] = answers == kinds[test], True
             per_kit[fold] = right[test].mean()
-        soundfonts = [np.mean([v for k, v in per_kit.items() if k.startswith(sf.name)]) for sf in (ac.FLUIDR3, ac.TIMGM6MB)]
-        print(f"{candidate:<38} {right[tested].mean():>6.1%}"
+        soundfonts = [np.mean([v for k, v in per_kit.items() if k.startswith(sf.name)])
+                      for sf in (ac.FLUIDR3, ac.TIMGM6MB)]
+        print(f"{candidate:<36} {right[tested].mean():>6.1%}"
               + "".join(f" {right[tested & (kinds == kind)].mean():>6.1%}" for kind in ac.DRUM_NOTES)
               + f" {soundfonts[0]:>8.1%} {soundfonts[1]:>8.1%}" + (" *" if candidate == DRUM_CHOICE else ""))
 
@@ -214,9 +223,11 @@ def fit_drums() -> None:
     """Train the classifier's drum-type head on the tuning split's one-shots as
     ``DRUM_CHOICE``; write plugins/drum_types.json."""
     hits = ac.drum_one_shots("tune")
-    features, embeddings = drum_inputs(hits)
+    if DRUM_CANDIDATES[DRUM_CHOICE][0] != classifier.DRUM_BANDS_HZ:
+        raise SystemExit(f"{DRUM_CHOICE} measures other bands than classifier.DRUM_BANDS_HZ")
+    features, embeddings = drum_inputs(hits, DRUM_CANDIDATES[DRUM_CHOICE][0])
     head = drum_head(features, embeddings, [hit.kind for hit in hits], DRUM_CHOICE)
-    stored = {"name": f"drum-types-3 ({DRUM_CHOICE}; FluidR3 kits {list(ac.DRUM_KITS['tune'])} and variants, "
+    stored = {"name": f"drum-types-4 ({DRUM_CHOICE}; FluidR3 kits {list(ac.DRUM_KITS['tune'])} and variants, "
                       f"TimGM6mb kits, {len(hits)} hits)", "classes": head["classes"],
               **{key: np.round(head[key], 6).tolist() for key in ("coef", "intercept", "mean", "scale")}}
     classifier.DRUM_HEAD.write_text(json.dumps(stored) + "\n")

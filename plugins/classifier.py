@@ -75,23 +75,24 @@ tags of 17 % of the clips, not 24 %). ``HEAD_MUSIC`` lies between the tuning cli
 probabilities: 95 % of the instrument clips reach 0.63, 95 % of the noise clips stay
 under 0.33 and of the speech clips under 0.12.
 
-Drum type: a logistic-regression head (C 0.1, balanced classes) over thirteen envelope
-and spectral features (:func:`drum_features`: 1.3.0's six and the decay times of seven
-bands) and YAMNet's embedding of the first patch, trained by
+Drum type: a logistic-regression head (C 0.1, balanced classes) over nineteen envelope
+and spectral features (:func:`drum_features`: 1.3.0's six and the decay times of the
+thirteen bands of ``DRUM_BANDS_HZ``) and YAMNet's embedding of the first patch, trained by
 ``bench/content_accuracy.py --fit-drums`` on the tuning split's one-shots (FluidR3 kits
 apart from the evaluation's, their variants' hits of other recordings, TimGM6mb's kits)
 and stored in ``drum_types.json``; the same script reports its accuracy on the other
 kits. Chosen by ``--drum-cv``, each of the tuning split's 11 kits (3 FluidR3, 8
 TimGM6mb) held out in turn with every hit of its recordings out of the training: 1.3.0's
-head (six features, C 1) 86.8 % of the held-out hits (hats 47 %), the band decay times
-91.7 % (hats 77 %; C 0.03 … 1: 90.7 … 91.7 %, without the embedding 90.6 %). On the same
-folds (scripts outside the bench), log-mel energies in four time slices, MFCC means and
-deviations, pitch glide, attack time and YAMNet's intermediate layers added to these
-inputs scored lower or no better; so did training on pitch-shifted (±1.5 and ±3
-semitones), re-equalised copies of the tuning hits (87.5 against 90.9 % with an earlier
-version of the band decays) and an MLP with one hidden layer of 32 (89.5 %). On the
-evaluation kits: 88.3 % (1.3.0: 87.6 %), 61.8 % of the hits of recordings that no tuning
-one-shot plays (56.6 %); the misses are mostly the electronic kits' toms.
+head (six features, C 1) 86.8 % of the held-out hits (hats 47 %), seven band decays
+91.7 %, thirteen 92.3 % (hats 79 %; C 0.03 … 1: 91.6 … 92.3 %, without the embedding
+91.6 %). On the same folds (scripts outside the bench), log-mel energies in four time
+slices, MFCC means and deviations, pitch glide, attack time and YAMNet's intermediate
+layers added to the seven band decays scored lower or no better; so did training on
+pitch-shifted (±1.5 and ±3 semitones), re-equalised copies of the tuning hits (87.5
+against 90.9 % with an earlier version of the band decays) and an MLP with one hidden
+layer of 32 (89.5 %). On the evaluation kits: 88.7 % (1.3.0: 87.6 %), 63.2 % of the
+hits of recordings that no tuning one-shot plays (56.6 %); the misses are mostly the
+electronic kits' toms.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ DECAY_DB = 10.0
 DRUM_OTHER_BELOW = 0.35
 #: Edges of the bands whose decay times :func:`drum_features` measures (Hz), and how far
 #: under its peak a band's decay ends (dB).
-DRUM_BANDS_HZ = (0, 100, 250, 600, 1500, 4000, 8000, 11026)
+DRUM_BANDS_HZ = (0, 60, 100, 160, 250, 400, 600, 1000, 1500, 2500, 4000, 6000, 8000, 11026)
 DRUM_BAND_DECAY_DB = 30.0
 DRUM_HEAD = Path(__file__).with_name("drum_types.json")
 INSTRUMENT_HEAD = Path(__file__).with_name("instrument_head.json")
@@ -253,11 +254,11 @@ def sample_type(audio: np.ndarray, sr: int) -> dict[str, Any]:
     return {"sample_type": kind, "onset_count": len(onsets), "periodicity": round(periodicity, 3)}
 
 
-def drum_features(audio: np.ndarray, sr: int) -> np.ndarray:
-    """float64 [13]: of the first 0.75 s, log2 spectral centroid (Hz), spectral flatness,
-    log decay time to −20 dB (s), log energy shares under 150 Hz, over 5 kHz, 150–1000 Hz;
-    of the first second, each band of ``DRUM_BANDS_HZ``'s log decay time (s) from its own
-    peak to ``DRUM_BAND_DECAY_DB`` under it."""
+def drum_features(audio: np.ndarray, sr: int, bands_hz: tuple[float, ...] = DRUM_BANDS_HZ) -> np.ndarray:
+    """float64 [6 + bands]: of the first 0.75 s, log2 spectral centroid (Hz), spectral
+    flatness, log decay time to −20 dB (s), log energy shares under 150 Hz, over 5 kHz,
+    150–1000 Hz; of the first second, each band's (between the edges ``bands_hz``) log decay
+    time (s) from its own peak to ``DRUM_BAND_DECAY_DB`` under it."""
     power = _power(audio[: int(0.75 * sr)])
     freqs = librosa.fft_frequencies(sr=sr, n_fft=1024)
     frame_energy = power.sum(axis=0)
@@ -269,7 +270,7 @@ def drum_features(audio: np.ndarray, sr: int) -> np.ndarray:
              for band in (freqs < 150, freqs > 5000, (freqs >= 150) & (freqs <= 1000))]
     second = _power(audio[:sr])
     band_decays_s = [_decay_s(second[(freqs >= lo) & (freqs < hi)].sum(axis=0), DRUM_BAND_DECAY_DB, sr)
-                     for lo, hi in zip(DRUM_BANDS_HZ, DRUM_BANDS_HZ[1:])]
+                     for lo, hi in zip(bands_hz[:-1], bands_hz[1:], strict=True)]
     return np.array([np.log2(max(centroid, 20.0)), flatness, np.log(_decay_s(frame_energy, 20.0, sr) + 0.01),
                      *np.log(share), *np.log(np.array(band_decays_s) + 0.01)])
 
