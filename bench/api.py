@@ -78,6 +78,9 @@ SEARCHES = {
         "content": rng.choice(library.CONTENT), "sort": "analyzed", "order": rng.choice(["asc", "desc"])}),
     "text: a tag, by bpm": ("/api/regions", lambda rng, files: {
         "query": rng.choice(library.TAGS), "sort": "bpm", "order": rng.choice(["asc", "desc"])}),
+    "tag + bpm 10 wide": ("/api/regions", lambda rng, files: {"tag": rng.choice(library.TAGS), **_window(rng, 10)}),
+    "text: a tag + bpm 10 wide": ("/api/regions", lambda rng, files: {
+        "query": rng.choice(library.TAGS), **_window(rng, 10)}),
 }
 
 

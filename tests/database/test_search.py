@@ -303,9 +303,10 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of many matches are read along an index and pages of few sorted; filters are
     written as sets or as probes; a total is exact, or when counting stopped (here 150 past
-    the offset), a lower bound; a walk may reach past the regions with the sorted facet to
-    those without: whichever the query takes, the rows are the same."""
+    the offset, 60 where tags are probed), a lower bound; a walk may reach past the regions
+    with the sorted facet to those without: whichever the query takes, the rows are the same."""
     monkeypatch.setattr(queries, "COUNT_MAX", 150)
+    monkeypatch.setattr(queries, "PROBED_COUNT_MAX", 60)
     rng = np.random.default_rng(7)
     regions = _random_library(database, rng)
     choices = {
@@ -317,7 +318,7 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
         "tag": lambda: str(rng.choice(["warm", "vinyl", "bright"])),
         "tag_min": lambda: float(rng.uniform(0, 1)),
     }
-    seen_walks, seen_exact, seen_parts = set(), set(), set()
+    seen_walks, seen_exact, seen_parts, seen_caps = set(), set(), set(), set()
     with database.session() as session:
         for _ in range(200):
             picked = rng.choice(list(choices), int(rng.integers(0, 4)), replace=False)
@@ -327,8 +328,11 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
                                         offset=int(rng.choice([0, 0, 7, 40, 320, 330])))
             expected = _by_hand(regions, query)
             total, page, exact = queries.search_regions(session, query)
-            assert total == len(expected) if exact else query.offset + 150 == total < len(expected), query
+            cap = queries.count_cap(query)
+            assert cap - query.offset == (60 if (query.tag or query.text) and queries.column_filters(query) else 150)
+            assert total == len(expected) if exact else cap == total < len(expected), query
             seen_exact.add(exact)
+            seen_caps.add((cap - query.offset, exact))
             assert [row["id"] for row in page] == expected[query.offset:query.offset + query.limit], query
             walked = queries._walkable(query) and total > queries._sortable(session, query)
             if total > query.offset and queries.region_filters(session, query):
@@ -336,4 +340,5 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
             if walked and page and query.sort in ("bpm", "key"):  # facets some regions lack
                 seen_parts.add(tuple(row[COLUMNS[query.sort]] is None for row in (page[0], page[-1])))
     assert seen_walks == seen_exact == {True, False}  # both ways were taken, both kinds of total given
+    assert {(60, False), (150, False)} <= seen_caps  # counting stopped at either cap
     assert seen_parts == {(False, False), (False, True), (True, True)}  # with the facet, across, without
