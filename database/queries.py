@@ -460,7 +460,8 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     matches among a million regions probes the tags of thousands: twice was 2 × 40 ms).
     SQLite, where a statement costs no round trip, collects ids only where a column condition
     streams them from an index (a tag's or a name's set is built whole before its first row:
-    there the count alone), and counts only when there are more. A text or a tag alone is
+    there the count alone), and counts only when there are more and fewer than ``cap`` were
+    collected. A text or a tag alone is
     first counted by its parts (:func:`_parts`): one past the cap, or the only one, is the
     count, and no set of all its matches is built."""
     parts = _parts(query)
@@ -477,7 +478,9 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
         return [], _count_up_to(session, matching, cap + 1)
     ids = session.scalars(matching.limit(most + 1)).all()
     probed = bool(query.text or query.tag)  # each region looked up in the tags: stopping costs less
-    return ids, len(ids) if len(ids) <= most else _count_up_to(session, matching, cap + 1, stop=probed)
+    if len(ids) <= most or len(ids) > cap:
+        return ids, len(ids)
+    return ids, _count_up_to(session, matching, cap + 1, stop=probed)
 
 
 def _matches(session: Session, query: RegionQuery, filters: list):
