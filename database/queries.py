@@ -461,9 +461,8 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     SQLite, where a statement costs no round trip, collects ids only where a column condition
     streams them from an index (a tag's or a name's set is built whole before its first row:
     there the count alone), and counts only when there are more and fewer than ``cap`` were
-    collected. A text or a tag alone is
-    first counted by its parts (:func:`_parts`): one past the cap, or the only one, is the
-    count, and no set of all its matches is built."""
+    collected. A text or a tag alone is first counted by its parts (:func:`_parts`): one
+    past the cap, or the only one, is the count, and no set of all its matches is built."""
     parts = _parts(query)
     if parts is not None:
         found = _union_count(session, parts, cap + 1)
