@@ -225,13 +225,21 @@ def _likelihood(element: _Likely, compiler, **kw) -> str:
     return f"likelihood({compiler.process(condition, **kw)}, {float(share.value)!r})"
 
 
+#: A text's probe checks a region's file against the named files' ids when they are at most
+#: this many (one array, no lookup per region), else looks the file's name up.
+NAMED_FILES_MAX = 1_000
+
+
 def _texted(session: Session, text: str, probe: bool):
     """Whether the region's file name contains ``text`` (case-insensitive), or the region or
     its file has it as a tag."""
     named = _named(text)
     if probe:
-        named = named.where(File.id == Region.file_id).correlate(Region).exists()
-        return or_(named, _tagged(session, text, None, True))
+        files = session.scalars(named.limit(NAMED_FILES_MAX + 1)).all()
+        tagged = _tagged(session, text, None, True)
+        if len(files) > NAMED_FILES_MAX:
+            return or_(named.where(File.id == Region.file_id).correlate(Region).exists(), tagged)
+        return or_(_among(session, Region.file_id, files), tagged) if files else tagged
     conditions = _tag_conditions(text, None)
     return Region.id.in_(union_all(_regions_of(union_all(named, _tag_files(conditions))), _tag_regions(conditions)))
 

@@ -307,6 +307,7 @@ def test_every_way_of_reading_a_page_finds_what_a_search_by_hand_finds(database:
     with the sorted facet to those without: whichever the query takes, the rows are the same."""
     monkeypatch.setattr(queries, "COUNT_MAX", 150)
     monkeypatch.setattr(queries, "PROBED_COUNT_MAX", 60)
+    monkeypatch.setattr(queries, "NAMED_FILES_MAX", 3)  # a text's named files as ids, or looked up past 3
     rng = np.random.default_rng(7)
     regions = _random_library(database, rng)
     choices = {
