@@ -351,8 +351,13 @@ def count_cap(query: RegionQuery) -> int:
     """How far ``query``'s matches are counted: its offset and ``COUNT_MAX``, or
     ``PROBED_COUNT_MAX`` where each candidate's tags are looked up (a tag or a text with
     other filters)."""
-    probed = bool(query.tag or query.text) and bool(column_filters(query))
-    return query.offset + (PROBED_COUNT_MAX if probed else COUNT_MAX)
+    return query.offset + (PROBED_COUNT_MAX if _probed(query) else COUNT_MAX)
+
+
+def _probed(query: RegionQuery) -> bool:
+    """Whether ``query``'s matches are found by looking up each candidate's tags: a tag or a
+    text with other filters."""
+    return bool(query.tag or query.text) and bool(column_filters(query))
 
 
 def _page(query: RegionQuery):
@@ -363,7 +368,7 @@ def _page(query: RegionQuery):
 def _order(query: RegionQuery) -> list:
     """``query``'s order: the sort's columns, then the id, all in the order asked; regions
     without the sorted facet (not analysed, or failed) last either way, on every backend."""
-    order = [c.desc() if query.descending else c.asc() for c in (*SORTS[query.sort], Region.id)]
+    order = _directed(query, (*SORTS[query.sort], Region.id))
     if query.sort != "name":  # a file's name is never NULL
         order[0] = order[0].nulls_last()
     return order
@@ -395,16 +400,20 @@ def _rows_along(session: Session, query: RegionQuery, filters: list, columns: tu
     """List rows (``ROW_COLUMNS``) of the regions that pass ``filters``, in the order of
     ``columns`` (each in the order asked) from ``offset``, at most ``limit``: their ids read
     along the sort's index (the index alone, on both backends), then their rows."""
-    order = [c.desc() if query.descending else c.asc() for c in columns]
     ids = _along(query, filters, columns).offset(offset).limit(limit)
-    return session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(ids)).order_by(*order)).all()
+    return session.execute(select(*ROW_COLUMNS).join(File).where(Region.id.in_(ids))
+                           .order_by(*_directed(query, columns))).all()
+
+
+def _directed(query: RegionQuery, columns: tuple) -> list:
+    """``columns``, each in the order ``query`` asks (descending or ascending)."""
+    return [c.desc() if query.descending else c.asc() for c in columns]
 
 
 def _along(query: RegionQuery, filters: list, columns: tuple):
     """The select of the ids of the regions that pass ``filters`` in the order of ``columns``
     (each in the order asked), read along the index of ``query``'s sort (the index alone)."""
-    order = [c.desc() if query.descending else c.asc() for c in columns]
-    return (select(Region.id).where(*filters).order_by(*order)
+    return (select(Region.id).where(*filters).order_by(*_directed(query, columns))
             .with_hint(Region, f"INDEXED BY {SORT_INDEXES[query.sort]}", "sqlite"))
 
 
@@ -413,9 +422,9 @@ def _by_date(query: RegionQuery, filters: list):
     in the order of their files' analysis dates (then their ids, both in the order asked): the
     files read along their index of dates, each one's regions by ``file_id`` (in id order; the
     regions of files analysed at the same moment are sorted together), until enough pass."""
-    order = [c.desc() if query.descending else c.asc() for c in (File.analyzed_at, Region.id)]
     return (select(Region.id).select_from(File).join(Region, Region.file_id == File.id).where(*filters)
-            .order_by(*order).with_hint(File, "INDEXED BY ix_files_analyzed_at", "sqlite")
+            .order_by(*_directed(query, (File.analyzed_at, Region.id)))
+            .with_hint(File, "INDEXED BY ix_files_analyzed_at", "sqlite")
             .with_hint(Region, "INDEXED BY ix_regions_file_id", "sqlite"))
 
 
@@ -484,10 +493,10 @@ def _matching(session: Session, query: RegionQuery, filters: list, most: int, ca
     if not column_filters(query):
         return [], _count_up_to(session, matching, cap + 1)
     ids = session.scalars(matching.limit(most + 1)).all()
-    probed = bool(query.text or query.tag)  # each region looked up in the tags: stopping costs less
     if len(ids) <= most or len(ids) > cap:
         return ids, len(ids)
-    return ids, _count_up_to(session, matching, cap + 1, stop=probed)
+    # each region looked up in the tags: stopping costs less than counting all
+    return ids, _count_up_to(session, matching, cap + 1, stop=_probed(query))
 
 
 def _matches(session: Session, query: RegionQuery, filters: list):
