@@ -88,28 +88,30 @@ def content_sweep(count: int) -> None:
     files = [(content.measure(audio, SR), len(audio) / SR, bounds) for audio, bounds in sequences(count, "tune")]
     print(f"\ncontent, tuning split ({count} clips per class, {count} speech → music → noise files), "
           "MUSIC_SCORE × REGION_SHARE: region accuracy | boundaries within one segment")
-    print(f"{'music':>8}" + "".join(f" {share:>6.2f}" for share in REGION_SHARES) + "  |"
-          + "".join(f" {share:>6.2f}" for share in REGION_SHARES))
-    for music_score in MUSIC_SCORES:
-        accuracy = [np.mean([content.describe(*m, d, music_score, share)["label"] == label
-                             for label, m, d in measured]) for share in REGION_SHARES]
-        within = [np.mean([e <= 1 for m, d, bounds in files
-                           for e in boundary_errors(content.describe(*m, d, music_score, share)["timeline"], bounds)])
-                  for share in REGION_SHARES]
-        print(f"{music_score:>8.2f}" + "".join(f" {a:>6.1%}" for a in accuracy) + "  |"
-              + "".join(f" {w:>6.1%}" for w in within))
+    _sweep_table(measured, files, "music", MUSIC_SCORES, ".2f", REGION_SHARES, ".2f",
+                 lambda music_score, share: (music_score, share))
     print("\ncontent, tuning split, the segments' spectra (plugin: MUSIC_SCORE, REGION_SHARE), TONELESS_DB × "
           "TONAL_DB (off: no correction): region accuracy | boundaries within one segment")
-    print(f"{'toneless':>8}" + "".join(f" {tonal:>6}" for tonal in TONAL_DBS) + "  |"
-          + "".join(f" {tonal:>6}" for tonal in TONAL_DBS))
-    for toneless in TONELESS_DBS:
-        limits = [(toneless, tonal) for tonal in TONAL_DBS]
-        accuracy = [np.mean([content.describe(*m, d, content.MUSIC_SCORE, content.REGION_SHARE, tone)["label"] == label
-                             for label, m, d in measured]) for tone in limits]
-        within = [np.mean([e <= 1 for m, d, bounds in files for e in boundary_errors(
-            content.describe(*m, d, content.MUSIC_SCORE, content.REGION_SHARE, tone)["timeline"], bounds)])
-                  for tone in limits]
-        print(f"{toneless:>8}" + "".join(f" {a:>6.1%}" for a in accuracy) + "  |"
+    _sweep_table(measured, files, "toneless", TONELESS_DBS, "", TONAL_DBS, "",
+                 lambda toneless, tonal: (content.MUSIC_SCORE, content.REGION_SHARE, (toneless, tonal)))
+
+
+def _sweep_table(measured: list, files: list, name: str, rows: tuple, row_spec: str, columns: tuple,
+                 column_spec: str, settings) -> None:
+    """Print one table of :func:`content_sweep`: for each row × column value, the tuning
+    clips' region accuracy | the files' boundaries within one segment, the plugin's result
+    described with the thresholds ``settings(row, column)`` (content.describe's arguments
+    after the duration)."""
+    header = "".join(f" {column:>6{column_spec}}" for column in columns)
+    print(f"{name:>8}" + header + "  |" + header)
+    for row in rows:
+        chosen = [settings(row, column) for column in columns]
+        accuracy = [np.mean([content.describe(*m, d, *arguments)["label"] == label for label, m, d in measured])
+                    for arguments in chosen]
+        within = [np.mean([e <= 1 for m, d, bounds in files
+                           for e in boundary_errors(content.describe(*m, d, *arguments)["timeline"], bounds)])
+                  for arguments in chosen]
+        print(f"{row:>8{row_spec}}" + "".join(f" {a:>6.1%}" for a in accuracy) + "  |"
               + "".join(f" {w:>6.1%}" for w in within))
 
 
@@ -317,7 +319,6 @@ def instrument_order(per_voice: int = 8) -> None:
         model = LogisticRegression(C=3.0, max_iter=5000).fit(inputs[train], families[train])
         for i, p in zip(test, model.predict_proba(inputs[test]), strict=True):
             probabilities[i] = dict(zip(model.classes_, p, strict=True))
-    names = classifier.load_head(classifier.INSTRUMENT_HEAD)["tags"]
     print(f"\nclassifier, tuning split ({len(clips)} clips, instrument head cross-validated over voices): "
           "the instrument among the first five tags, by tag order")
     print(f"{'order':>8}" + "".join(f" {family:>8}" for family in ac.INSTRUMENTS))
@@ -327,9 +328,8 @@ def instrument_order(per_voice: int = 8) -> None:
             found = []
             for i in np.flatnonzero(families == family):
                 music = classifier.hears_music(outputs[i])
-                head = [{"tag": names[f], "probability": p, "source": "yamnet-head", "group": "instrument"}
-                        for f, p in probabilities[i].items() if f in names and p >= classifier.HEAD_MIN_PROBABILITY]
-                tags = classifier.merged(classifier.tags(outputs[i].scores.max(axis=0)), head if music else [],
+                head = classifier.family_tags(probabilities[i]) if music else []
+                tags = classifier.merged(classifier.tags(outputs[i].scores.max(axis=0)), head,
                                          music=music and order == "music")
                 found.append(named(family, tags))
             rates.append(np.mean(found))

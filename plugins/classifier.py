@@ -195,12 +195,15 @@ def tags(scores: np.ndarray, min_probability: float = MIN_PROBABILITY) -> list[d
 def instrument_tags(out: yamnet.YamnetOutput) -> list[dict[str, Any]]:
     """The instrument head's tag for a region where YAMNet hears music (``HEAD_MUSIC``): the
     family of probability ``HEAD_MIN_PROBABILITY`` or more, if any (never ``other``)."""
-    if not hears_music(out):
-        return []
+    return family_tags(instrument_probabilities(out.embeddings)) if hears_music(out) else []
+
+
+def family_tags(probabilities: dict[str, float]) -> list[dict[str, Any]]:
+    """The tags of the families (of the instrument head's, never ``other``) whose probability
+    is ``HEAD_MIN_PROBABILITY`` or more."""
     names = load_head(INSTRUMENT_HEAD)["tags"]
     return [{"tag": names[family], "probability": p, "source": "yamnet-head", "group": "instrument"}
-            for family, p in instrument_probabilities(out.embeddings).items()
-            if family in names and p >= HEAD_MIN_PROBABILITY]
+            for family, p in probabilities.items() if family in names and p >= HEAD_MIN_PROBABILITY]
 
 
 def instrument_probabilities(embeddings: np.ndarray) -> dict[str, float]:
