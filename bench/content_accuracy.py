@@ -137,31 +137,38 @@ def content_eval(count: int) -> None:
 #: The band edges (Hz) of the first 1.4.0 drum head's decay times, compared by ``--drum-cv``.
 SEVEN_BANDS_HZ = (0, 100, 250, 600, 1500, 4000, 8000, 11026)
 #: Drum-head inputs and regularisation compared by ``--drum-cv``: name → (the band edges of
-#: ``classifier.drum_features``' decay times, with YAMNet's embedding of the first patch or
-#: not, C of the logistic regression). The 1.3.0 head was the first; the plugin's is
-#: ``DRUM_CHOICE``, and its bands are ``classifier.DRUM_BANDS_HZ``.
+#: ``classifier.drum_features``' decay times, the centres of its pitch curves, with YAMNet's
+#: embedding of the first patch or not, C of the logistic regression). The 1.3.0 head was
+#: the first, 1.4.0's is "13 band decays + embedding, C 0.1"; the plugin's is
+#: ``DRUM_CHOICE``, and its bands and centres are ``classifier.DRUM_BANDS_HZ`` and
+#: ``classifier.DRUM_PITCH_CENTRES_HZ``.
 DRUM_CANDIDATES = {
-    "6 features + embedding, C 1 (1.3.0)": ((), True, 1.0),
-    "6 features + embedding, C 0.1": ((), True, 0.1),
-    "7 band decays, C 1": (SEVEN_BANDS_HZ, False, 1.0),
-    "7 band decays + embedding, C 0.1": (SEVEN_BANDS_HZ, True, 0.1),
-    "7 band decays + embedding, C 1": (SEVEN_BANDS_HZ, True, 1.0),
-    "13 band decays, C 1": (classifier.DRUM_BANDS_HZ, False, 1.0),
-    "13 band decays + embedding, C 0.03": (classifier.DRUM_BANDS_HZ, True, 0.03),
-    "13 band decays + embedding, C 0.1": (classifier.DRUM_BANDS_HZ, True, 0.1),
-    "13 band decays + embedding, C 0.3": (classifier.DRUM_BANDS_HZ, True, 0.3),
-    "13 band decays + embedding, C 1": (classifier.DRUM_BANDS_HZ, True, 1.0),
+    "6 features + embedding, C 1 (1.3.0)": ((), (), True, 1.0),
+    "6 features + embedding, C 0.1": ((), (), True, 0.1),
+    "7 band decays, C 1": (SEVEN_BANDS_HZ, (), False, 1.0),
+    "7 band decays + embedding, C 0.1": (SEVEN_BANDS_HZ, (), True, 0.1),
+    "7 band decays + embedding, C 1": (SEVEN_BANDS_HZ, (), True, 1.0),
+    "13 band decays, C 1": (classifier.DRUM_BANDS_HZ, (), False, 1.0),
+    "13 band decays + embedding, C 0.03": (classifier.DRUM_BANDS_HZ, (), True, 0.03),
+    "13 band decays + embedding, C 0.1": (classifier.DRUM_BANDS_HZ, (), True, 0.1),
+    "13 band decays + embedding, C 0.3": (classifier.DRUM_BANDS_HZ, (), True, 0.3),
+    "13 band decays + embedding, C 1": (classifier.DRUM_BANDS_HZ, (), True, 1.0),
+    "13 decays + pitch, C 1": (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ, False, 1.0),
+    "13 decays + pitch + embedding, C 0.03": (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ, True, 0.03),
+    "13 decays + pitch + embedding, C 0.1": (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ, True, 0.1),
+    "13 decays + pitch + embedding, C 0.3": (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ, True, 0.3),
 }
-DRUM_CHOICE = "13 band decays + embedding, C 0.1"
+DRUM_CHOICE = "13 decays + pitch + embedding, C 0.3"
 
 
-def drum_inputs(hits: list[ac.DrumHit], bands_hz: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+def drum_inputs(hits: list[ac.DrumHit], bands_hz: tuple[float, ...],
+                pitch_centres_hz: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The drum head's inputs of each hit: drum_features with decay times of the bands
-    between ``bands_hz`` [n, 6 + bands] and YAMNet's embedding of the first patch scaled to
-    length 1 [n, 1024]."""
+    between ``bands_hz`` and pitch curves centred on ``pitch_centres_hz`` [n, 6 + bands +
+    centres] and YAMNet's embedding of the first patch scaled to length 1 [n, 1024]."""
     from core import yamnet
 
-    features = np.array([classifier.drum_features(hit.audio, SR, bands_hz) for hit in hits])
+    features = np.array([classifier.drum_features(hit.audio, SR, bands_hz, pitch_centres_hz) for hit in hits])
     embeddings = np.array([yamnet.get().run(hit.audio, SR).embeddings[0] for hit in hits], np.float64)
     return features, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
@@ -172,7 +179,7 @@ def drum_head(features: np.ndarray, embeddings: np.ndarray, kinds: list[str], ca
     0 where it is not used."""
     from sklearn.linear_model import LogisticRegression
 
-    _, embedded, c = DRUM_CANDIDATES[candidate]
+    *_, embedded, c = DRUM_CANDIDATES[candidate]
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
     inputs = np.hstack([(features - mean) / scale] + ([embeddings] if embedded else []))
     # balanced: the variant kits add many kicks and snares (trained on one soundfont's tuning
@@ -191,16 +198,17 @@ def drum_cv() -> None:
     accuracy over all held-out hits (as the plugin answers: ``other`` under
     ``DRUM_OTHER_BELOW``), per type, and the mean over each soundfont's kits."""
     hits = ac.drum_one_shots("tune")
-    inputs = {bands: drum_inputs(hits, bands) for bands in {bands for bands, _, _ in DRUM_CANDIDATES.values()}}
+    inputs = {measured: drum_inputs(hits, *measured) for measured in {(bands, centres) for bands, centres, _, _
+                                                                    in DRUM_CANDIDATES.values()}}
     kinds = np.array([hit.kind for hit in hits])
     folds = [f"{ac.FLUIDR3.name}:{kit}" for kit in ac.DRUM_KITS["tune"]] + [
         f"{ac.TIMGM6MB.name}:{kit}" for kit in ac.TIMGM6MB_KITS]
     print(f"\ndrum type, leave one kit out on the tuning split ({len(hits)} one-shots, {len(folds)} kits held out "
           "in turn, their recordings out of the training)")
-    print(f"{'':<36} {'all':>6}" + "".join(f" {kind:>6}" for kind in ac.DRUM_NOTES)
+    print(f"{'':<38} {'all':>6}" + "".join(f" {kind:>6}" for kind in ac.DRUM_NOTES)
           + f" {'FluidR3':>8} {'TimGM6mb':>8}")
-    for candidate, (bands, _, _) in DRUM_CANDIDATES.items():
-        features, embeddings = inputs[bands]
+    for candidate, (bands, centres, _, _) in DRUM_CANDIDATES.items():
+        features, embeddings = inputs[bands, centres]
         right, tested, per_kit = np.zeros(len(hits), bool), np.zeros(len(hits), bool), {}
         for fold in folds:
             test = np.array([hit.kit == fold for hit in hits])
@@ -216,7 +224,7 @@ def drum_cv() -> None:
             per_kit[fold] = right[test].mean()
         soundfonts = [np.mean([v for k, v in per_kit.items() if k.startswith(sf.name)])
                       for sf in (ac.FLUIDR3, ac.TIMGM6MB)]
-        print(f"{candidate:<36} {right[tested].mean():>6.1%}"
+        print(f"{candidate:<38} {right[tested].mean():>6.1%}"
               + "".join(f" {right[tested & (kinds == kind)].mean():>6.1%}" for kind in ac.DRUM_NOTES)
               + f" {soundfonts[0]:>8.1%} {soundfonts[1]:>8.1%}" + (" *" if candidate == DRUM_CHOICE else ""))
 
@@ -225,11 +233,12 @@ def fit_drums() -> None:
     """Train the classifier's drum-type head on the tuning split's one-shots as
     ``DRUM_CHOICE``; write plugins/drum_types.json."""
     hits = ac.drum_one_shots("tune")
-    if DRUM_CANDIDATES[DRUM_CHOICE][0] != classifier.DRUM_BANDS_HZ:
-        raise SystemExit(f"{DRUM_CHOICE} measures other bands than classifier.DRUM_BANDS_HZ")
-    features, embeddings = drum_inputs(hits, DRUM_CANDIDATES[DRUM_CHOICE][0])
+    measured = DRUM_CANDIDATES[DRUM_CHOICE][:2]
+    if measured != (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ):
+        raise SystemExit(f"{DRUM_CHOICE} measures other bands or pitches than classifier.drum_features")
+    features, embeddings = drum_inputs(hits, *measured)
     head = drum_head(features, embeddings, [hit.kind for hit in hits], DRUM_CHOICE)
-    stored = {"name": f"drum-types-4 ({DRUM_CHOICE}; FluidR3 kits {list(ac.DRUM_KITS['tune'])} and variants, "
+    stored = {"name": f"drum-types-5 ({DRUM_CHOICE}; FluidR3 kits {list(ac.DRUM_KITS['tune'])} and variants, "
                       f"TimGM6mb kits, {len(hits)} hits)", "classes": head["classes"],
               **{key: np.round(head[key], 6).tolist() for key in ("coef", "intercept", "mean", "scale")}}
     classifier.DRUM_HEAD.write_text(json.dumps(stored) + "\n")
