@@ -10,7 +10,17 @@ import pytest
 from core.config import SAMPLE_RATE
 from core.plugin import Context
 from core.tasks import to_jsonable
-from plugins.classifier import HEAD_MIN_PROBABILITY, MIN_PROBABILITY, Classifier, merged, sample_type
+from plugins.classifier import (
+    DRUM_PITCH_CENTRES_HZ,
+    DRUM_PITCH_SALIENCE_DB,
+    HEAD_MIN_PROBABILITY,
+    MIN_PROBABILITY,
+    Classifier,
+    _low_peak,
+    _pitch_curves,
+    merged,
+    sample_type,
+)
 from tests import audio_corpus as ac
 from tests import audio_factory as af
 
@@ -108,6 +118,18 @@ def test_drum_types_of_a_held_out_kit(plugin: Classifier) -> None:
     answers = [(kind, plugin.analyze(ac.drum_hit(kind, 32, note), SR, CTX)["drum_type"])
                for kind in ("kick", "snare", "tom", "perc") for note in range(2)]
     assert np.mean([truth == answer for truth, answer in answers]) >= 0.75, answers
+
+
+def test_the_low_peak_tells_a_kick_s_pitch_from_a_tom_s_and_says_little_of_noise() -> None:
+    t = np.arange(SR // 2) / SR
+    decay = np.exp(-t / 0.15)
+    noise = np.random.default_rng(0).normal(0, 0.3, len(t)) * decay
+    peaks = {hz: _low_peak((0.8 * np.sin(2 * np.pi * hz * t) * decay).astype(np.float32), SR) for hz in (55, 150)}
+    for hz, (found, salience) in peaks.items():
+        assert abs(found - hz) <= SR / 2048 and salience > DRUM_PITCH_SALIENCE_DB + 10
+        curves = _pitch_curves(found, salience, DRUM_PITCH_CENTRES_HZ)
+        assert DRUM_PITCH_CENTRES_HZ[int(np.argmax(curves))] == (45.0 if hz == 55 else 180.0) and curves.max() > 0.7
+    assert _pitch_curves(*_low_peak(noise.astype(np.float32), SR), DRUM_PITCH_CENTRES_HZ).max() < 0.1
 
 
 def test_no_drum_type_for_a_sustained_sound(plugin: Classifier) -> None:
