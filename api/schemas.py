@@ -43,7 +43,8 @@ class DatabaseStatus(BaseModel):
 class BridgeStatus(BaseModel):
     environment: str = Field(description="Folder of the experimental (Essentia) environment")
     present: bool
-    available: bool = Field(description="Its worker started and answered")
+    available: bool | None = Field(description="Its worker started and answered; null while that is being "
+                                                "checked (reason: being checked)")
     versions: dict[str, str]
     reason: str | None = Field(description="Why it is unavailable")
 
@@ -62,6 +63,9 @@ class EngineStatus(BaseModel):
     plugins: list[str]
     sandbox: SandboxStatus
     bridge: BridgeStatus
+    musicnn: BridgeStatus | None = Field(description="The experimental environment's musicnn worker (the classifier's "
+                                         "musicnn tags), checked in the background from the first /status on; null "
+                                         "when the classifier is not in the chain")
     database: DatabaseStatus
     unrecorded_errors: list[UnrecordedError] = Field(
         description="The latest errors the database does not hold (it could not be written, or they are not "

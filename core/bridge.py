@@ -197,24 +197,49 @@ def experimental_bridge(worker: Path | None = None) -> Bridge:
 
 
 _probed: dict[tuple[str, str], dict[str, Any]] = {}
+_probes: dict[tuple[str, str], threading.Thread] = {}
+#: What :func:`environment_status` answers, ``reason`` aside, while its check runs.
+CHECKING = "being checked"
 
 
-def environment_status(python: Path, script: Path) -> dict[str, Any]:
-    """Whether the experimental environment works: started once and pinged, then cached.
+def environment_status(python: Path, script: Path, wait: bool = True) -> dict[str, Any]:
+    """Whether the experimental environment works: ``script`` started once with ``python``
+    and pinged, then cached.
 
-    Returns ``{"environment", "present", "available", "versions", "reason"}``.
+    Returns ``{"environment", "present", "available", "versions", "reason"}``. With ``wait``
+    False the first call starts that check in a thread of its own (a TensorFlow worker
+    takes seconds to start) and, until it is done, answers at once with ``available``
+    None and ``reason`` :data:`CHECKING`.
     """
     key = (str(python), str(script))
     with _shared_lock:
-        if key not in _probed:
-            bridge = Bridge(python, script)
-            try:
-                bridge.call("ping", {}, timeout_s=10)
-                reason = None
-            except BridgeError as exc:
-                reason = str(exc)
-            finally:
-                bridge.close()
-            _probed[key] = {"environment": str(Path(python).parent.parent), "present": bridge.environment_present,
-                            "available": reason is None, "versions": bridge.versions, "reason": reason}
-        return dict(_probed[key])
+        found = _probed.get(key)
+        if found is None and key not in _probes:
+            _probes[key] = threading.Thread(target=_probe, args=(Path(python), Path(script)), daemon=True,
+                                            name=f"probe-{Path(script).stem}")
+            _probes[key].start()
+        probe = _probes.get(key)
+    if found is None and wait:
+        probe.join()
+        found = _probed[key]
+    if found is None:
+        return {"environment": str(Path(python).parent.parent), "available": None, "versions": {},
+                "present": Path(python).exists() and Path(script).exists(), "reason": CHECKING}
+    return dict(found)
+
+
+def _probe(python: Path, script: Path) -> None:
+    """Start ``script``, ping it, stop it: :func:`environment_status`'s check."""
+    bridge = Bridge(python, script)
+    reason = "the check itself failed"  # an error that is no BridgeError: the thread reports it
+    try:
+        bridge.call("ping", {}, timeout_s=10)
+        reason = None
+    except BridgeError as exc:
+        reason = str(exc)
+    finally:
+        bridge.close()
+        with _shared_lock:
+            _probed[str(python), str(script)] = {"environment": str(python.parent.parent),
+                                                 "present": bridge.environment_present, "available": reason is None,
+                                                 "versions": bridge.versions, "reason": reason}

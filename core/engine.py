@@ -168,6 +168,8 @@ class AudioSamplerEngine:
             "plugins": [p.name for p in self.plugins],
             "sandbox": self.sandbox.status(),
             "bridge": environment_status(self.settings.experimental_python, self.settings.experimental_worker),
+            "musicnn": environment_status(self.settings.experimental_python, self.settings.musicnn_worker, wait=False)
+            if any(plugin.name == "classifier" for plugin in self.plugins) else None,
             "database": {"url": self.database.redacted_url(), **totals},
             "unrecorded_errors": unrecorded,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from core.bridge import CHECKING
 from core.engine import AudioSamplerEngine
 from database.session import Database
 from tests import audio_factory as af
@@ -56,11 +58,34 @@ def test_without_the_experimental_environment_keys_still_come_and_status_says_so
                              experimental_python=tmp_path / "no-env" / "bin" / "python")
     path = af.write(tmp_path / "cadence.wav", af.progression(7, "major", 6.0))
     with TestClient(create_app(settings)) as test_client:
-        bridge = test_client.get("/status").json()["bridge"]
+        status = test_client.get("/status").json()
+        bridge = status["bridge"]
         assert (bridge["present"], bridge["available"]) == (False, False) and "does not exist" in bridge["reason"]
+        assert status["musicnn"] is None  # no classifier in the chain: its child is not checked
         report = test_client.post("/analyze", json={"file_path": str(path)}).json()
     key = report["regions"][0]["analysis"]["key_finder"]
     assert (key["status"], key["key"], key["method"]) == ("ok", "G major", "librosa")
+
+
+@pytest.mark.parametrize("environment", ["built", "missing"])
+def test_status_says_whether_the_classifier_s_musicnn_child_answers(tmp_path: Path, environment: str) -> None:
+    settings = make_settings(tmp_path / "data", plugins=["classifier"])
+    if environment == "missing":
+        settings = settings.model_copy(update={"experimental_python": tmp_path / "no-env" / "bin" / "python"})
+    elif not settings.experimental_python.exists():
+        pytest.skip("the experimental environment is built by `make test`")
+    with TestClient(create_app(settings)) as test_client:
+        musicnn = test_client.get("/status").json()["musicnn"]
+        assert musicnn["environment"] == str(settings.experimental_python.parent.parent)
+        while musicnn["available"] is None:  # checked in the background: TensorFlow takes seconds to start
+            assert musicnn["reason"] == CHECKING
+            time.sleep(0.2)
+            musicnn = test_client.get("/status").json()["musicnn"]
+    if environment == "built":
+        assert musicnn["present"] and musicnn["available"] and musicnn["reason"] is None
+        assert {"musicnn", "tensorflow-cpu"} <= set(musicnn["versions"])
+    else:
+        assert not musicnn["present"] and not musicnn["available"] and "does not exist" in musicnn["reason"]
 
 
 def test_a_broken_file_is_a_recorded_error_not_a_server_error(client: TestClient, tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bridge import Bridge, BridgeError, RemoteError, environment_status
+from core.bridge import CHECKING, Bridge, BridgeError, RemoteError, environment_status
 from core.config import get_settings
 from core.wire import read_message, write_message
 
 SETTINGS = get_settings()
+SERVE = Path(__file__).resolve().parents[2] / "envs" / "experimental"  # serve.py: the workers' loop
 needs_env = pytest.mark.skipif(not SETTINGS.experimental_python.exists(),
                                reason="the experimental environment is built by `make test`")
 
@@ -111,6 +112,19 @@ def test_a_worker_that_dies_at_start_is_unavailable(tmp_path: Path) -> None:
 
 
 @needs_env
+def test_environment_status_without_waiting_answers_at_once_then_what_it_found(tmp_path: Path) -> None:
+    script = tmp_path / "slow_worker.py"  # a worker that takes a second to start, as TensorFlow's takes seconds
+    script.write_text(f"import sys, time\nsys.path.insert(0, {str(SERVE)!r})\nimport serve\n"
+                      "out = serve.protocol_stream()\ntime.sleep(1)\nserve.serve(out, {}, {'fake': '1'})\n")
+    started = time.monotonic()
+    first = environment_status(Path(sys.executable), script, wait=False)
+    assert time.monotonic() - started < 0.5
+    assert first["available"] is None and first["present"] and first["reason"] == CHECKING
+    done = environment_status(Path(sys.executable), script)  # waits for the same check
+    assert done["available"] is True and done["versions"] == {"fake": "1"} and done["reason"] is None
+    assert environment_status(Path(sys.executable), script, wait=False) == done
+
+
 def test_environment_status_pings_the_real_environment() -> None:
     status = environment_status(SETTINGS.experimental_python, SETTINGS.experimental_worker)
     assert status["available"] is True and status["reason"] is None and status["versions"]["numpy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,6 +265,7 @@ def test_keyboard_names_and_both_screen_sizes(page: Page, server: str) -> None:
     expect(page.locator("input[name=query]")).to_be_focused()
     page.locator("#system summary").click()  # the system panel, open, is checked too
     expect(page.locator("#system-facts")).to_contain_text("Errors not recorded")
+    expect(page.locator("#system-facts")).to_contain_text(re.compile(r"musicnn\s*(available|being checked)"))
     assert unnamed_controls(page) == []
 
     # open a region from the keyboard, step with the arrows, play and pause with space

@@ -29,7 +29,8 @@ export function setupStatus({ summary, facts }) {
       ["Plugin calls", `${sandbox.calls.toLocaleString("en")}${failures.length ? ` (failed: ${failures
         .map(([kind, n]) => `${n} ${kind}`).join(", ")})` : ""}`],
       ["Jobs running", String(resources.active_jobs)],
-      ["Essentia", bridge.available ? "available" : `unavailable${bridge.reason ? `: ${bridge.reason}` : ""}`],
+      ["Essentia", availability(bridge)],
+      ...(status.musicnn ? [["musicnn", availability(status.musicnn)]] : []),
       ["Library", `${database.files.toLocaleString("en")} files, ${database.regions.toLocaleString("en")} regions`],
       ["CPU", `${resources.cpu_percent.toFixed(0)} % of ${resources.cpu_count} cores`],
       ["Memory free", fmt.megabytes(resources.memory_available_mb)],
@@ -47,4 +48,11 @@ export function setupStatus({ summary, facts }) {
   refresh();
   setInterval(refresh, EVERY_MS);
   return { refresh };
+}
+
+// A child of the experimental environment (/status's bridge or musicnn): available, being
+// checked (available null), or unavailable and why.
+function availability(child) {
+  if (child.available === null) return "being checked";
+  return child.available ? "available" : `unavailable${child.reason ? `: ${child.reason}` : ""}`;
 }
