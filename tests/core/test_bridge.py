@@ -111,7 +111,6 @@ def test_a_worker_that_dies_at_start_is_unavailable(tmp_path: Path) -> None:
     slow.close()
 
 
-@needs_env
 def test_environment_status_without_waiting_answers_at_once_then_what_it_found(tmp_path: Path) -> None:
     script = tmp_path / "slow_worker.py"  # a worker that takes a second to start, as TensorFlow's takes seconds
     script.write_text(f"import sys, time\nsys.path.insert(0, {str(SERVE)!r})\nimport serve\n"
@@ -125,6 +124,7 @@ def test_environment_status_without_waiting_answers_at_once_then_what_it_found(t
     assert environment_status(Path(sys.executable), script, wait=False) == done
 
 
+@needs_env
 def test_environment_status_pings_the_real_environment() -> None:
     status = environment_status(SETTINGS.experimental_python, SETTINGS.experimental_worker)
     assert status["available"] is True and status["reason"] is None and status["versions"]["numpy"]
