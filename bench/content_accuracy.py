@@ -161,16 +161,20 @@ DRUM_CANDIDATES = {
 DRUM_CHOICE = "13 decays + pitch + embedding, C 0.3"
 
 
-def drum_inputs(hits: list[ac.DrumHit], bands_hz: tuple[float, ...],
-                pitch_centres_hz: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The drum head's inputs of each hit: drum_features with decay times of the bands
+def drum_feature_rows(hits: list[ac.DrumHit], bands_hz: tuple[float, ...],
+                pitch_centres_hz: tuple[float, ...]) -> np.ndarray:
+    """The drum head's features of each hit: drum_features with decay times of the bands
     between ``bands_hz`` and pitch curves centred on ``pitch_centres_hz`` [n, 6 + bands +
-    centres] and YAMNet's embedding of the first patch scaled to length 1 [n, 1024]."""
+    centres]."""
+    return np.array([classifier.drum_features(hit.audio, SR, bands_hz, pitch_centres_hz) for hit in hits])
+
+
+def drum_embeddings(hits: list[ac.DrumHit]) -> np.ndarray:
+    """YAMNet's embedding of each hit's first patch scaled to length 1 [n, 1024]."""
     from core import yamnet
 
-    features = np.array([classifier.drum_features(hit.audio, SR, bands_hz, pitch_centres_hz) for hit in hits])
     embeddings = np.array([yamnet.get().run(hit.audio, SR).embeddings[0] for hit in hits], np.float64)
-    return features, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
 
 def drum_head(features: np.ndarray, embeddings: np.ndarray, kinds: list[str], candidate: str) -> dict:
@@ -198,7 +202,8 @@ def drum_cv() -> None:
     accuracy over all held-out hits (as the plugin answers: ``other`` under
     ``DRUM_OTHER_BELOW``), per type, and the mean over each soundfont's kits."""
     hits = ac.drum_one_shots("tune")
-    inputs = {measured: drum_inputs(hits, *measured) for measured in {(bands, centres) for bands, centres, _, _
+    embeddings = drum_embeddings(hits)
+    inputs = {measured: drum_feature_rows(hits, *measured) for measured in {(bands, centres) for bands, centres, _, _
                                                                     in DRUM_CANDIDATES.values()}}
     kinds = np.array([hit.kind for hit in hits])
     folds = [f"{ac.FLUIDR3.name}:{kit}" for kit in ac.DRUM_KITS["tune"]] + [
@@ -208,18 +213,15 @@ def drum_cv() -> None:
     print(f"{'':<38} {'all':>6}" + "".join(f" {kind:>6}" for kind in ac.DRUM_NOTES)
           + f" {'FluidR3':>8} {'TimGM6mb':>8}")
     for candidate, (bands, centres, _, _) in DRUM_CANDIDATES.items():
-        features, embeddings = inputs[bands, centres]
+        features = inputs[bands, centres]
         right, tested, per_kit = np.zeros(len(hits), bool), np.zeros(len(hits), bool), {}
         for fold in folds:
             test = np.array([hit.kit == fold for hit in hits])
             held = frozenset().union(*(hit.recordings for hit, t in zip(hits, test, strict=True) if t))
             train = np.array([not t and not hit.recordings & held for hit, t in zip(hits, test, strict=True)])
             head = drum_head(features[train], embeddings[train], list(kinds[train]), candidate)
-            logits = np.hstack([(features[test] - head["mean"]) / head["scale"], embeddings[test]]) @ head["coef"].T
-            p = np.exp(logits + head["intercept"] - (logits + head["intercept"]).max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            answers = np.where(p.max(axis=1) >= classifier.DRUM_OTHER_BELOW,
-                               np.array(head["classes"])[p.argmax(axis=1)], "other")
+            answers = np.array([classifier.drum_answer(classifier.drum_probabilities(embedding, row, head))
+                                for row, embedding in zip(features[test], embeddings[test], strict=True)])
             right[test], tested[test] = answers == kinds[test], True
             per_kit[fold] = right[test].mean()
         soundfonts = [np.mean([v for k, v in per_kit.items() if k.startswith(sf.name)])
@@ -236,7 +238,7 @@ def fit_drums() -> None:
     measured = DRUM_CANDIDATES[DRUM_CHOICE][:2]
     if measured != (classifier.DRUM_BANDS_HZ, classifier.DRUM_PITCH_CENTRES_HZ):
         raise SystemExit(f"{DRUM_CHOICE} measures other bands or pitches than classifier.drum_features")
-    features, embeddings = drum_inputs(hits, *measured)
+    features, embeddings = drum_feature_rows(hits, *measured), drum_embeddings(hits)
     head = drum_head(features, embeddings, [hit.kind for hit in hits], DRUM_CHOICE)
     stored = {"name": f"drum-types-5 ({DRUM_CHOICE}; FluidR3 kits {list(ac.DRUM_KITS['tune'])} and variants, "
                       f"TimGM6mb kits, {len(hits)} hits)", "classes": head["classes"],

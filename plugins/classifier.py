@@ -201,8 +201,7 @@ class Classifier(Plugin):
         }
         if rhythm["sample_type"] == "one_shot" and _percussive(audio, sr):
             probabilities = drum_probabilities(out.embeddings[0], drum_features(audio, sr))
-            best = max(probabilities, key=probabilities.__getitem__)
-            result["drum_type"] = best if probabilities[best] >= DRUM_OTHER_BELOW else "other"
+            result["drum_type"] = drum_answer(probabilities)
             result["drum_probabilities"] = probabilities
         return result
 
@@ -317,7 +316,7 @@ def _low_peak(audio: np.ndarray, sr: int) -> tuple[float, float]:
     """The frequency (Hz) of the strongest bin between ``DRUM_PITCH_BAND_HZ`` of the power
     over ``DRUM_PITCH_WINDOW_S`` (FFT 2048, hop 256), and its salience: how far it stands
     over the band's median (dB)."""
-    power = np.abs(librosa.stft(np.pad(audio, (0, 2048)), n_fft=2048, hop_length=_HOP)) ** 2
+    power = _power(audio, 2048)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)
     start, end = (int(t * sr / _HOP) for t in DRUM_PITCH_WINDOW_S)
     band = (freqs >= DRUM_PITCH_BAND_HZ[0]) & (freqs <= DRUM_PITCH_BAND_HZ[1])
@@ -334,9 +333,9 @@ def _pitch_curves(hz: float, salience_db: float, centres_hz: tuple[float, ...]) 
     return weight * np.exp(-0.5 * (np.log2(hz / np.array(centres_hz, np.float64)) / DRUM_PITCH_WIDTH_OCT) ** 2)
 
 
-def _power(audio: np.ndarray) -> np.ndarray:
-    """Power spectrogram [513, frames] of ``audio`` followed by 1024 zeros (FFT 1024, hop 256)."""
-    return np.abs(librosa.stft(np.pad(audio, (0, 1024)), n_fft=1024, hop_length=_HOP)) ** 2
+def _power(audio: np.ndarray, n_fft: int = 1024) -> np.ndarray:
+    """Power spectrogram [n_fft / 2 + 1, frames] of ``audio`` followed by ``n_fft`` zeros (hop 256)."""
+    return np.abs(librosa.stft(np.pad(audio, (0, n_fft)), n_fft=n_fft, hop_length=_HOP)) ** 2
 
 
 def _decay_s(energy: np.ndarray, db: float, sr: int) -> float:
@@ -347,10 +346,19 @@ def _decay_s(energy: np.ndarray, db: float, sr: int) -> float:
     return float((below[0] if len(below) else len(energy) - peak) * _HOP / sr)
 
 
-def drum_probabilities(embedding: np.ndarray, features: np.ndarray) -> dict[str, float]:
-    """The head's probability of each drum type. embedding: float32 [1024] (first patch)."""
-    head = load_head(DRUM_HEAD)
+def drum_probabilities(embedding: np.ndarray, features: np.ndarray,
+                       head: dict[str, Any] | None = None) -> dict[str, float]:
+    """The drum head's (``drum_types.json``, or ``head`` in its layout) probability of each
+    drum type. embedding: float32 [1024] (first patch); features: :func:`drum_features`."""
+    head = head or load_head(DRUM_HEAD)
     return _softmax(head, np.concatenate([(features - head["mean"]) / head["scale"], _unit(embedding)]))
+
+
+def drum_answer(probabilities: dict[str, float]) -> str:
+    """The drum type of the head's ``probabilities``: the most probable, ``other`` when it is
+    under ``DRUM_OTHER_BELOW``."""
+    best = max(probabilities, key=probabilities.__getitem__)
+    return best if probabilities[best] >= DRUM_OTHER_BELOW else "other"
 
 
 @functools.cache
