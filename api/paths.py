@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from core.engine import user_path
+
 _UNSAFE = re.compile(r"[^\w .()+,-]")
 
 
@@ -20,7 +22,7 @@ def confine(text: str, roots: list[Path]) -> Path:
     """
     if not text or "\x00" in text:
         raise PathNotAllowed("the path is empty or contains a NUL byte")
-    path = Path(text).expanduser()
+    path = user_path(text)
     resolved = (path if path.is_absolute() else roots[0] / path).resolve()
     if not any(resolved.is_relative_to(root.resolve()) for root in roots):
         raise PathNotAllowed(f"{text} is outside the library folders this server may read "

@@ -267,7 +267,7 @@ class ClusterScan:
         """Analyse files and folders (recursively); yields one report per file as each finishes."""
         from distributed import as_completed
 
-        files = [str(Path(p).expanduser().absolute()) for p in expand_paths(paths)]
+        files = [str(p.absolute()) for p in expand_paths(paths)]
         scan = uuid.uuid4().hex[:12]  # keys of this call's own (a cancelled earlier call's may linger)
         task = _by_value(analyze_task)
         futures = {self.client.submit(task, path, plugins, force, self.payload, pure=False,

@@ -124,7 +124,7 @@ class AudioSamplerEngine:
         shown = str(path)
         try:
             chain = self.select_plugins(plugins)
-            return self._analyze(Path(path).expanduser().absolute(), chain, force, _safe(progress))
+            return self._analyze(user_path(path).absolute(), chain, force, _safe(progress))
         except PluginError as exc:
             return error_report(shown, "plugin_error", str(exc))
         except SQLAlchemyError as exc:  # a full disk, a read-only or unreachable database: nothing was stored
@@ -394,10 +394,16 @@ class AudioSamplerEngine:
 # ---------------------------------------------------------------------- helpers
 
 
+def user_path(raw: str | Path) -> Path:
+    """``raw`` with a leading ``~`` or ``~user`` expanded as the shell does it: left as it is
+    where there is no such user or home (``Path.expanduser`` raises there)."""
+    return Path(os.path.expanduser(raw))
+
+
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named directly, and audio files under folders (recursively, sorted)."""
     for raw in paths:
-        path = Path(raw).expanduser()
+        path = user_path(raw)
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
         else:

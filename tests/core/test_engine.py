@@ -157,6 +157,9 @@ def test_a_missing_path_is_reported_not_stored(features_engine: AudioSamplerEngi
     report = features_engine.analyze_file(tmp_path / "nothing-here.wav")
     assert (report["status"], report["error_code"], report["id"]) == ("error", "not_found", None)
     assert features_engine.analyze_file(tmp_path)["error"] == "not a regular file"
+    # a home folder of no such user stays the path it was (pathlib's expanduser raised)
+    report = features_engine.analyze_file("~no-such-user-0/kick.wav")
+    assert (report["status"], report["error_code"], report["error"]) == ("error", "not_found", "no such file")
 
 
 def test_an_unknown_plugin_is_a_clear_error(features_engine: AudioSamplerEngine, gaps_wav: Path) -> None:

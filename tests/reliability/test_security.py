@@ -82,6 +82,13 @@ def test_analyze_and_jobs_stay_inside_the_library(client: TestClient, path: str)
     assert client.post("/api/jobs", json={"paths": [path]}).status_code == 403
 
 
+def test_a_home_folder_of_no_such_user_is_a_path_like_any_other(client: TestClient) -> None:
+    """``~name`` of no user is a relative name inside the library, not a server error."""
+    response = client.post("/analyze", json={"file_path": "~no-such-user-0/kick.wav"})
+    assert response.status_code == 404 and "no such file" in response.text, response.text
+    assert client.post("/api/jobs", json={"paths": ["~no-such-user-0"]}).status_code == 202
+
+
 def test_a_folder_job_skips_what_leads_outside(client: TestClient, library: Path) -> None:
     created = client.post("/api/jobs", json={"paths": [str(library)]}).json()
     files = client.get(f"/api/jobs/{created['job_id']}").json()["files"]
