@@ -175,7 +175,7 @@ def _analyze(args: argparse.Namespace) -> int:
             bar.close()
         reran = getattr(analyzer, "attempts", {})
     if args.cluster:  # reports come as files finish: list them in the order of the files
-        order = {str(path.expanduser().absolute()): i for i, path in enumerate(files)}
+        order = {str(path.absolute()): i for i, path in enumerate(files)}  # expand_paths expanded ~
         reports.sort(key=lambda r: order.get(r["path"], len(order)))
     if args.json:
         json.dump(reports, sys.stdout, indent=2)

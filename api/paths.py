@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from core.engine import user_path
+from core.config import user_path
 
 _UNSAFE = re.compile(r"[^\w .()+,-]")
 

@@ -97,12 +97,12 @@ class Settings(BaseSettings):
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+        return user_path(value).resolve()
 
     @field_validator("library_roots")
     @classmethod
     def _absolute_roots(cls, value: list[Path]) -> list[Path]:
-        return [root.expanduser().resolve() for root in value]
+        return [user_path(root).resolve() for root in value]
 
     @property
     def allowed_roots(self) -> list[Path]:
@@ -159,3 +159,9 @@ def use_settings(settings: Settings) -> None:
     """Make ``settings`` the process-wide settings (a worker takes its engine's this way)."""
     global _current
     _current = settings
+
+
+def user_path(raw: str | Path) -> Path:
+    """``raw`` with a leading ``~`` or ``~user`` expanded as the shell does it: left as it is
+    where there is no such user or home (``Path.expanduser`` raises there)."""
+    return Path(os.path.expanduser(raw))

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import audio
 from core.bridge import environment_status
-from core.config import SAMPLE_RATE, Settings, get_settings
+from core.config import SAMPLE_RATE, Settings, get_settings, user_path
 from core.excerpt_cache import ExcerptCache
 from core.pcm import remove_stale, temp_path
 from core.plugin import Plugin, PluginError, discover, resolve
@@ -392,12 +392,6 @@ class AudioSamplerEngine:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def user_path(raw: str | Path) -> Path:
-    """``raw`` with a leading ``~`` or ``~user`` expanded as the shell does it: left as it is
-    where there is no such user or home (``Path.expanduser`` raises there)."""
-    return Path(os.path.expanduser(raw))
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:

@@ -41,3 +41,16 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIO_SAMPLER_WORKERS", "-1")
     with pytest.raises(ValueError, match="workers"):
         Settings(_env_file=None)
+
+
+def test_paths_expand_the_home_and_keep_a_tilde_of_no_such_user(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """``~/x`` is the home's x; ``~no-such-user-0/x`` a folder of that name (pathlib's
+    expanduser raised RuntimeError for it, and the server did not start)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDIO_SAMPLER_DATA_DIR", "~/data")
+    monkeypatch.setenv("AUDIO_SAMPLER_LIBRARY_ROOTS", '["~no-such-user-0/samples"]')
+    settings = Settings(_env_file=None)
+    assert settings.data_dir == tmp_path.resolve() / "data"
+    assert settings.library_roots == [tmp_path.resolve() / "~no-such-user-0" / "samples"]
