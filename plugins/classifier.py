@@ -80,7 +80,14 @@ family at 0.5 or more for 34 % of the piano clips. Other inputs on the same fold
 outside the bench): the mean and deviation of the embeddings, YAMNet's intermediate
 layers, each patch a training sample, balanced classes, musicnn's MTT embedding beside
 YAMNet's (piano 34 → 50 %, argmax 64.8 → 68.0 %, but the Electric Grand still 0.10):
-none brought the Electric Grand's piano near 0.5.
+none brought the Electric Grand's piano near 0.5. Nor did more recordings: freepats' (Debian's
+patch set, played by timidity; 60 voices of the nine families and of other instruments,
+five pianos, none a recording of FluidR3's evaluation pianos) added to the tuning split raised the
+held-out TimGM6mb Electric Grand to 0.23 and the piano clips the head names from 34 to 50
+% (argmax 66.2 → 66.3 %, a wrong family 8.5 → 9.6 %; freepats' own Electric Grand 0.03). On
+the evaluation split the piano stayed at 77.5 %, and another family's head tag came among
+the first five of 17.5 % of the other instruments' clips (7.5 %) and of 15 % of the bass
+clips (5 %): not adopted.
 
 Drum type: a logistic-regression head (C 0.3, balanced classes) over twenty-four envelope
 and spectral features (:func:`drum_features`: 1.3.0's six, the decay times of the
