@@ -313,9 +313,11 @@ def tuning_instruments(per_voice: int) -> list[tuple[str, str, np.ndarray]]:
 
 def instrument_order(per_voice: int = 8) -> None:
     """The instrument among the first five tags of the tuning clips with the plugin's tag
-    order (``music``: where YAMNet hears music, the instruments and voices before the
-    genres, moods and sound effects) and without; the instrument head's probabilities by
-    10-fold cross-validation over voices (a voice's clips held out together)."""
+    order (``kinds``: of each kind of instrument the most probable tag first, the others
+    after them, and ``music``), with ``music`` only (where YAMNet hears music, the
+    instruments and voices before the genres, moods and sound effects), and with neither;
+    the instrument head's probabilities by 10-fold cross-validation over voices (a voice's
+    clips held out together)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
@@ -333,7 +335,7 @@ def instrument_order(per_voice: int = 8) -> None:
     print(f"\nclassifier, tuning split ({len(clips)} clips, instrument head cross-validated over voices): "
           "the instrument among the first five tags, by tag order")
     print(f"{'order':>8}" + "".join(f" {family:>8}" for family in ac.INSTRUMENTS))
-    for order in ("plain", "music"):
+    for order in ("plain", "music", "kinds"):
         rates = []
         for family in ac.INSTRUMENTS:
             found = []
@@ -341,7 +343,7 @@ def instrument_order(per_voice: int = 8) -> None:
                 music = classifier.hears_music(outputs[i])
                 head = classifier.family_tags(probabilities[i]) if music else []
                 tags = classifier.merged(classifier.tags(outputs[i].scores.max(axis=0)), head,
-                                         music=music and order == "music")
+                                         music=music and order != "plain", one_per_kind=order == "kinds")
                 found.append(named(family, tags))
             rates.append(np.mean(found))
         print(f"{order:>8}" + "".join(f" {rate:>8.1%}" for rate in rates))

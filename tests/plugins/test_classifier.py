@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from core import yamnet
 from core.config import SAMPLE_RATE
 from core.plugin import Context
 from core.tasks import to_jsonable
@@ -14,13 +15,17 @@ from plugins.classifier import (
     DRUM_PITCH_CENTRES_HZ,
     DRUM_PITCH_SALIENCE_DB,
     HEAD_MIN_PROBABILITY,
+    INSTRUMENT_FAMILIES,
+    INSTRUMENT_PARENTS,
     MIN_PROBABILITY,
     Classifier,
     _low_peak,
     _pitch_curves,
+    instrument_kind,
     merged,
     sample_type,
 )
+from plugins.classifier import GROUPS as CLASS_GROUPS
 from tests import audio_corpus as ac
 from tests import audio_factory as af
 
@@ -74,6 +79,34 @@ def test_where_music_is_heard_instruments_and_voices_come_before_sound_effects_a
     order = [t["tag"] for t in merged(found, music=True)]
     assert order == ["Bell", "Singing", "Piano", "Ding", "Happy music", "Music"]
     assert [t["tag"] for t in merged(found)] == ["Bell", "Ding", "Happy music", "Singing", "Piano", "Music"]
+
+
+def test_the_first_tags_name_each_kind_of_instrument_once() -> None:
+    """An electric piano that YAMNet hears as bells: the bells' other names come after the
+    piano, not before it."""
+    found = [{"tag": name, "probability": p, "group": "instrument"} for name, p in (
+        ("Bell", 0.8), ("Change ringing (campanology)", 0.4), ("Church bell", 0.25), ("Glockenspiel", 0.2),
+        ("Tubular bells", 0.15), ("Electric piano", 0.1), ("Wind chime", 0.05))]
+    found += [{"tag": "Mallet percussion", "probability": 0.6, "group": "instrument", "source": "yamnet-head"},
+              {"tag": "Lullaby", "probability": 0.3, "group": "genre"},
+              {"tag": "Percussion", "probability": 0.5, "group": "instrument_family"}]
+    order = [t["tag"] for t in merged(found, music=True)]
+    assert order == ["Bell", "Mallet percussion", "Tubular bells", "Electric piano",  # four kinds
+                     "Change ringing (campanology)", "Church bell", "Glockenspiel", "Wind chime",
+                     "Lullaby", "Percussion"]
+    assert [t["tag"] for t in merged(found, music=True, one_per_kind=False)][:5] == [
+        "Bell", "Mallet percussion", "Change ringing (campanology)", "Church bell", "Glockenspiel"]
+
+
+def test_each_kind_of_instrument_is_an_audioset_instrument_class() -> None:
+    instruments = {yamnet.class_names()[i] for i in CLASS_GROUPS["instrument"]}
+    families = {yamnet.class_names()[i] for i in INSTRUMENT_FAMILIES}
+    assert set(INSTRUMENT_PARENTS) <= instruments and set(INSTRUMENT_PARENTS.values()) <= instruments | families
+    assert instrument_kind("Wind chime") == "Bell" and instrument_kind("Rimshot") == "Drum"
+    assert instrument_kind("Pizzicato") == "Bowed string instrument" and instrument_kind("Harp") == "Harp"
+    assert {instrument_kind(tag) for tags in ac.INSTRUMENT_TAGS.values() for tag in tags[:1]} == {
+        "Piano", "Guitar", "Drum kit", "Organ", "Bowed string instrument", "Brass instrument",
+        "Wind instrument, woodwind instrument", "Mallet percussion"}  # the head's families: Bass guitar is a Guitar
 
 
 @pytest.mark.parametrize("family", [*ac.INSTRUMENTS, "other"])
