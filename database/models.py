@@ -226,7 +226,9 @@ class TagSource:
 
 class Tag(Base):
     """A tag on a file or a region. ``tag`` is stored normalised (:func:`normalise_tag`);
-    ``confidence``: the model's probability 0 … 1, None for a person's tag."""
+    ``confidence``: the model's probability 0 … 1, None for a person's tag; ``ordinal``:
+    the classifier's order of its tags on the region (0 first, see
+    :func:`database.store.model_tags`), None for a person's tags and trained taggers'."""
 
     __tablename__ = "tags"
     __table_args__ = (
@@ -249,6 +251,7 @@ class Tag(Base):
     tag: Mapped[str] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(String(8))
     confidence: Mapped[float | None] = mapped_column(Float)
+    ordinal: Mapped[int | None] = mapped_column(Integer)
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -597,17 +597,27 @@ def region_rows(session: Session, rows: list) -> list[dict[str, Any]]:
     return [region_row(row._mapping, tags.get(row.id, [])) for row in rows]
 
 
+def tag_order(row: Any) -> tuple:
+    """Sort key of a tag row (``source``, ``ordinal``, ``confidence``, ``tag``): a person's
+    tags first, then trained taggers' from the most probable, then the classifier's in its
+    own order (``ordinal``: its first tags are the telling ones, not always its most
+    probable: Music and the instrument families come last). Model tags stored without an
+    order (before migration 0013, until the region is analysed again) count as taggers'; a
+    rule's tag, without probability, as certain."""
+    return (row.source != TagSource.USER, row.ordinal is not None, row.ordinal or 0,
+            -(1.0 if row.confidence is None else row.confidence), row.tag)
+
+
 def region_tags(session: Session, region_ids: list[int], limit: int | None = None) -> dict[int, list[dict]]:
-    """Per region, its tags ``{tag, probability, source}``: a person's first, then the
-    models' from the most probable (a rule's tag, without probability, counts as certain);
-    at most ``limit`` each."""
+    """Per region, its tags ``{tag, probability, source}`` in :func:`tag_order`; at most
+    ``limit`` each."""
     if not region_ids:
         return {}
     found: dict[int, list[dict]] = {}
-    rows = session.execute(select(Tag.region_id, Tag.tag, Tag.confidence, Tag.source)
+    rows = session.execute(select(Tag.region_id, Tag.tag, Tag.confidence, Tag.source, Tag.ordinal)
                            .where(_among(session, Tag.region_id, region_ids))).all()
-    rows.sort(key=lambda r: (r.source != TagSource.USER, -(1.0 if r.confidence is None else r.confidence), r.tag))
-    for region_id, tag, confidence, source in rows:
+    rows.sort(key=tag_order)
+    for region_id, tag, confidence, source, _ordinal in rows:
         found.setdefault(region_id, [])
         if limit is None or len(found[region_id]) < limit:
             found[region_id].append({"tag": tag, "probability": confidence, "source": source})

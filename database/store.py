@@ -148,13 +148,15 @@ def set_derived(region: Region) -> None:
         setattr(region, column, (ok[plugin].result or {}).get(key) if plugin in ok else None)
     tagger = ok.get(TAGGING_PLUGIN)
     wanted = model_tags(tagger.result or {}, tagger.plugin_version) if tagger else {}
+    ordinals = {name: ordinal for ordinal, name in enumerate(wanted)}
     for tag in [t for t in region.tags if t.source == TagSource.MODEL]:
         if tag.tag in wanted:  # the classifier's tag (or another model's of that name, which it takes over)
             tag.confidence, tag.model_version = wanted.pop(tag.tag)
+            tag.ordinal = ordinals[tag.tag]
         elif tag.model_version is None or tag.model_version.startswith(f"{TAGGING_PLUGIN} "):
             region.tags.remove(tag)  # a trained tagger's tags (core.taggers) stay
-    region.tags.extend(Tag(tag=name, source=TagSource.MODEL, confidence=confidence, model_version=version)
-                       for name, (confidence, version) in wanted.items())
+    region.tags.extend(Tag(tag=name, source=TagSource.MODEL, confidence=confidence, model_version=version,
+                           ordinal=ordinals[name]) for name, (confidence, version) in wanted.items())
     embedder = ok.get(EMBEDDING_PLUGIN)
     wanted_vectors = {(v.kind, v.model, v.vector): v for v in vectors(embedder.result or {})} if embedder else {}
     stale = [v for v in region.vectors if wanted_vectors.pop((v.kind, v.model, v.vector), None) is None]
@@ -167,10 +169,12 @@ def set_derived(region: Region) -> None:
 
 
 def model_tags(result: dict[str, Any], version: str) -> dict[str, tuple[float | None, str]]:
-    """A classifier result's tags: normalised tag → (probability or None, model version).
+    """A classifier result's tags, in its order: normalised tag → (probability or None,
+    model version).
 
-    AudioSet tags with their probability, the drum type with the head's probability, and
-    ``one-shot`` / ``loop`` (a rule, so no probability)."""
+    ``one-shot`` / ``loop`` (a rule, so no probability), the drum type with the head's
+    probability, then the AudioSet and musicnn tags with theirs as the classifier ranks
+    them (a tag named twice takes the place of its first)."""
     found: dict[str, tuple[float | None, str]] = {}
 
     def add(name: str, confidence: float | None, source: str) -> None:
@@ -178,13 +182,13 @@ def model_tags(result: dict[str, Any], version: str) -> dict[str, tuple[float | 
         if name not in found or (confidence or 0.0) > (found[name][0] or 0.0):
             found[name] = (confidence, f"{TAGGING_PLUGIN} {version} ({source})"[:64])
 
-    for entry in result.get("tags") or []:
-        add(entry["tag"], entry.get("probability"), entry.get("source", "model"))
+    if result.get("sample_type") in SAMPLE_TYPE_TAGS:
+        add(SAMPLE_TYPE_TAGS[result["sample_type"]], None, "sample type")
     drum = result.get("drum_type")
     if drum and drum != "other":
         add(drum, (result.get("drum_probabilities") or {}).get(drum), "drum head")
-    if result.get("sample_type") in SAMPLE_TYPE_TAGS:
-        add(SAMPLE_TYPE_TAGS[result["sample_type"]], None, "sample type")
+    for entry in result.get("tags") or []:
+        add(entry["tag"], entry.get("probability"), entry.get("source", "model"))
     return found
 
 

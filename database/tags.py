@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from database.models import File, Region, Tag, TagSource, normalise_tag
-from database.queries import region_tags
+from database.queries import region_tags, tag_order
 
 #: Longest tag stored (the column's width), characters.
 MAX_TAG_LENGTH = 128
@@ -103,13 +103,12 @@ def remove_user_tags(session: Session, target: Target, tags: list[str]) -> list[
 
 
 def target_tags(session: Session, target: Target) -> list[dict[str, Any]]:
-    """The target's tags ``{tag, probability, source}``: a person's first, then the
-    models' from the most probable (as :func:`database.queries.region_tags`)."""
+    """The target's tags ``{tag, probability, source}`` in :func:`database.queries.tag_order`."""
     if target.region_id is not None:
         return region_tags(session, [target.region_id]).get(target.region_id, [])
-    rows = session.execute(select(Tag.tag, Tag.confidence, Tag.source).where(*target.where())).all()
-    rows.sort(key=lambda r: (r.source != TagSource.USER, -(1.0 if r.confidence is None else r.confidence), r.tag))
-    return [{"tag": tag, "probability": confidence, "source": source} for tag, confidence, source in rows]
+    rows = session.execute(select(Tag.tag, Tag.confidence, Tag.source, Tag.ordinal).where(*target.where())).all()
+    rows.sort(key=tag_order)
+    return [{"tag": tag, "probability": confidence, "source": source} for tag, confidence, source, _ in rows]
 
 
 def existing_target_tags(session: Session, target: Target) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from database import queries, store
+from database import queries, store, taggers
 from database.models import Region, Tag
 from database.session import Database
 from plugins.embeddings import decode, encode
@@ -148,6 +148,26 @@ def test_classifier_tags_become_model_tags_that_search_finds_by_probability(libr
     assert [(t["tag"], t["source"]) for t in row["tags"]] == [
         ("my favourite", "user"), ("one-shot", "model"), ("kick", "model"), ("piano", "model")]
     assert row["tags"][2]["probability"] == 0.8
+
+
+def test_lists_show_the_classifiers_first_tags_not_its_most_probable(library: Database) -> None:
+    """Music and the instrument families are the classifier's most probable tags and its last:
+    a list's five tags are a person's, a trained tagger's, then the classifier's first ones."""
+    ranked = [("Bell", 0.6), ("Electric piano", 0.1), ("Church bell", 0.4), ("Keyboard (musical)", 0.9),
+              ("Music", 0.99)]
+    with library.session() as session:
+        pad = session.scalar(select(Region).where(Region.bpm == 100.0))
+        store.upsert_analyses(pad, [_classified(ranked, sample_type="one_shot")])
+        taggers.write_tags(session, "tagger mood v1", {pad.id: ("warm", 0.3)})
+        session.add(Tag(region_id=pad.id, tag="favourite", source="user"))
+    row = _search(library, tag="bell")[1][0]
+    assert [t["tag"] for t in row["tags"]] == ["favourite", "warm", "one-shot", "bell", "electric piano"]
+    with library.session() as session:
+        assert [t["tag"] for t in queries.get_region(session, row["id"])["tags"]][5:] == [
+            "church bell", "keyboard (musical)", "music"]
+        pad = session.get(Region, row["id"])
+        store.upsert_analyses(pad, [_classified([("Music", 0.99), ("Bell", 0.5)], version="1.1.0")])
+        assert {t.tag: t.ordinal for t in pad.tags if t.source == "model"} == {"warm": None, "music": 0, "bell": 1}
 
 
 def test_new_results_replace_model_tags_and_keep_the_users(library: Database) -> None:
