@@ -92,6 +92,14 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> It
         db.dispose()
 
 
+@pytest.fixture
+def unmigrated(tmp_path: Path, database_url: str) -> Iterator[Database]:
+    """An empty database of the test's own, not migrated (the migrations' tests), on each backend."""
+    db = Database(database_url or f"sqlite:///{tmp_path / 'audio.db'}")
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(scope="module")
 def features_engine(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[AudioSamplerEngine]:
     """An engine running only the features plugin, shared by a test module."""

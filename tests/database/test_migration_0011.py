@@ -3,8 +3,6 @@ PostgreSQL searches the names by it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import event, inspect, text
 
 from database import queries
@@ -18,17 +16,13 @@ def _indexes(database: Database) -> set[str]:
     return {index["name"] for index in inspect(database.engine).get_indexes("files")}
 
 
-def test_file_names_get_a_trigram_index_on_postgresql_only(tmp_path: Path, database_url: str) -> None:
-    database = Database(database_url or f"sqlite:///{tmp_path / 'audio.db'}")
-    try:
-        database.migrate()
-        assert (INDEX in _indexes(database)) == (not database.is_sqlite)
-        downgrade(database, "0010")
-        assert INDEX not in _indexes(database)
-        database.migrate()
-        assert (INDEX in _indexes(database)) == (not database.is_sqlite)
-    finally:
-        database.dispose()
+def test_file_names_get_a_trigram_index_on_postgresql_only(unmigrated: Database) -> None:
+    unmigrated.migrate()
+    assert (INDEX in _indexes(unmigrated)) == (not unmigrated.is_sqlite)
+    downgrade(unmigrated, "0010")
+    assert INDEX not in _indexes(unmigrated)
+    unmigrated.migrate()
+    assert (INDEX in _indexes(unmigrated)) == (not unmigrated.is_sqlite)
 
 
 def test_postgresql_searches_file_names_by_their_trigrams(postgres) -> None:

@@ -3,8 +3,6 @@ backend: the tags stay, their order goes and comes back empty."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import inspect, text
 
 from database.session import Database
@@ -15,20 +13,16 @@ def _columns(database: Database) -> set[str]:
     return {column["name"] for column in inspect(database.engine).get_columns("tags")}
 
 
-def test_tags_get_an_ordinal_and_lose_it_again(tmp_path: Path, database_url: str) -> None:
-    database = Database(database_url or f"sqlite:///{tmp_path / 'audio.db'}")
-    try:
-        database.migrate()
-        with database.engine.begin() as connection:
-            connection.execute(text("INSERT INTO files (path, name, content_hash, size_bytes, status, analyzed_at) "
-                                    "VALUES ('/a.wav', 'a.wav', 'x', 1, 'ok', CURRENT_TIMESTAMP)"))
-            connection.execute(text("INSERT INTO tags (file_id, tag, source, confidence, ordinal, created_at) "
-                                    "VALUES (1, 'bell', 'model', 0.6, 0, CURRENT_TIMESTAMP)"))
-        downgrade(database, "0012")
-        assert "ordinal" not in _columns(database)
-        database.migrate()
-        assert "ordinal" in _columns(database)
-        with database.engine.connect() as connection:
-            assert connection.execute(text("SELECT tag, confidence, ordinal FROM tags")).all() == [("bell", 0.6, None)]
-    finally:
-        database.dispose()
+def test_tags_get_an_ordinal_and_lose_it_again(unmigrated: Database) -> None:
+    unmigrated.migrate()
+    with unmigrated.engine.begin() as connection:
+        connection.execute(text("INSERT INTO files (path, name, content_hash, size_bytes, status, analyzed_at) "
+                                "VALUES ('/a.wav', 'a.wav', 'x', 1, 'ok', CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO tags (file_id, tag, source, confidence, ordinal, created_at) "
+                                "VALUES (1, 'bell', 'model', 0.6, 0, CURRENT_TIMESTAMP)"))
+    downgrade(unmigrated, "0012")
+    assert "ordinal" not in _columns(unmigrated)
+    unmigrated.migrate()
+    assert "ordinal" in _columns(unmigrated)
+    with unmigrated.engine.connect() as connection:
+        assert connection.execute(text("SELECT tag, confidence, ordinal FROM tags")).all() == [("bell", 0.6, None)]

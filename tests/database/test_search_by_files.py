@@ -188,19 +188,15 @@ def test_a_text_or_a_tag_alone_is_counted_by_its_parts(database: Database, spied
     assert spied["parts_counted"] >= 5
 
 
-def test_files_are_indexed_by_analysis_date(tmp_path, database_url: str) -> None:
+def test_files_are_indexed_by_analysis_date(unmigrated: Database) -> None:
     """Migration 0012 up and down, on each backend."""
-    database = Database(database_url or f"sqlite:///{tmp_path / 'audio.db'}")
 
     def indexes() -> set[str]:
-        return {index["name"] for index in inspect(database.engine).get_indexes("files")}
+        return {index["name"] for index in inspect(unmigrated.engine).get_indexes("files")}
 
-    try:
-        database.migrate()
-        assert "ix_files_analyzed_at" in indexes()
-        downgrade(database, "0011")
-        assert "ix_files_analyzed_at" not in indexes()
-        database.migrate()
-        assert "ix_files_analyzed_at" in indexes()
-    finally:
-        database.dispose()
+    unmigrated.migrate()
+    assert "ix_files_analyzed_at" in indexes()
+    downgrade(unmigrated, "0011")
+    assert "ix_files_analyzed_at" not in indexes()
+    unmigrated.migrate()
+    assert "ix_files_analyzed_at" in indexes()
