@@ -223,8 +223,7 @@ def environment_status(python: Path, script: Path, wait: bool = True) -> dict[st
         probe.join()
         found = _probed[key]
     if found is None:
-        return {"environment": str(Path(python).parent.parent), "available": None, "versions": {},
-                "present": Path(python).exists() and Path(script).exists(), "reason": CHECKING}
+        return _answer(Bridge(python, script), None, CHECKING)
     return dict(found)
 
 
@@ -240,6 +239,10 @@ def _probe(python: Path, script: Path) -> None:
     finally:
         bridge.close()
         with _shared_lock:
-            _probed[str(python), str(script)] = {"environment": str(python.parent.parent),
-                                                 "present": bridge.environment_present, "available": reason is None,
-                                                 "versions": bridge.versions, "reason": reason}
+            _probed[str(python), str(script)] = _answer(bridge, reason is None, reason)
+
+
+def _answer(bridge: Bridge, available: bool | None, reason: str | None) -> dict[str, Any]:
+    """:func:`environment_status`'s answer about ``bridge``'s environment."""
+    return {"environment": str(bridge.python.parent.parent), "present": bridge.environment_present,
+            "available": available, "versions": bridge.versions, "reason": reason}
