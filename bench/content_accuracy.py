@@ -162,7 +162,7 @@ DRUM_CHOICE = "13 decays + pitch + embedding, C 0.3"
 
 
 def drum_feature_rows(hits: list[ac.DrumHit], bands_hz: tuple[float, ...],
-                pitch_centres_hz: tuple[float, ...]) -> np.ndarray:
+                      pitch_centres_hz: tuple[float, ...]) -> np.ndarray:
     """The drum head's features of each hit: drum_features with decay times of the bands
     between ``bands_hz`` and pitch curves centred on ``pitch_centres_hz`` [n, 6 + bands +
     centres]."""

@@ -308,15 +308,15 @@ def merged(*lists: list[dict[str, Any]], music: bool = False, one_per_kind: bool
             return 3
         return 2 if music and tag.get("group") not in ("instrument", "vocal") else 0
 
-    ranked = sorted(best.values(), key=lambda tag: (tier(tag), -tag["probability"]))
     tiers, kinds = {}, set()
-    for tag in ranked:
-        tiers[tag["tag"]] = tier(tag)
-        if tiers[tag["tag"]] == 0 and tag.get("group") == "instrument":
+    for tag in sorted(best.values(), key=lambda tag: -tag["probability"]):
+        level = tier(tag)
+        if level == 0 and tag.get("group") == "instrument":  # the most probable of its kind comes first here
             kind = instrument_kind(tag["tag"])
-            tiers[tag["tag"]] = int(one_per_kind and kind in kinds)
+            level = int(one_per_kind and kind in kinds)
             kinds.add(kind)
-    return sorted(ranked, key=lambda tag: (tiers[tag["tag"]], -tag["probability"]))
+        tiers[tag["tag"]] = level
+    return sorted(best.values(), key=lambda tag: (tiers[tag["tag"]], -tag["probability"]))
 
 
 def instrument_kind(name: str) -> str:
